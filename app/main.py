@@ -1,0 +1,120 @@
+"""The ASGI app: `create_app()` wires settings, the database, DefectDojo and the worker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator
+
+import httpx
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.requests import Request
+
+from app.api import health, routing, unassigned, uploads
+from app.dojo.client import DojoClient, DojoTimeouts
+from app.dojo.retry import RetryPolicy
+from app.errors import AppError, handle_app_error
+from app.jobs import worker
+from app.services.auth import TokenValidator
+from app.services.context import Context
+from app.services.index import IndexService
+from app.settings import Settings
+from app.store.db import create_engine, create_sessionmaker
+
+
+async def build_context(
+    settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
+) -> tuple[Context, httpx.AsyncClient]:
+    """Everything the use cases need; the caller closes it with `close_context`."""
+    engine = create_engine(settings.async_database_url)
+    sessions = create_sessionmaker(engine)
+    http = httpx.AsyncClient(
+        base_url=settings.dd_url,
+        transport=transport,
+        limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+    )
+    retry = RetryPolicy(
+        attempts=settings.dd_retry_attempts, max_wait=settings.dd_retry_max_wait_seconds
+    )
+    timeouts = DojoTimeouts(
+        read=settings.dd_timeout_seconds, import_read=settings.dd_import_timeout_seconds
+    )
+    dojo = DojoClient(http, token=None, policy=retry, timeouts=timeouts)
+    service_token = settings.dd_api_token.get_secret_value() if settings.dd_api_token else None
+    index = IndexService(
+        sessions,
+        dojo.with_token(service_token) if service_token else None,
+        page_size=settings.index_page_size,
+    )
+    ctx = Context(
+        settings=settings,
+        sessions=sessions,
+        dojo=dojo,
+        retry=retry,
+        index=index,
+        tokens=TokenValidator(dojo, ttl_seconds=settings.token_cache_seconds),
+        worker_id=f"{socket.gethostname()}:{os.getpid()}",
+    )
+    await index.load()
+    return ctx, http
+
+
+async def close_context(ctx: Context, http: httpx.AsyncClient) -> None:
+    await http.aclose()
+    await ctx.sessions.kw["bind"].dispose()
+
+
+async def _bad_request(_: Request, error: Exception) -> JSONResponse:
+    """Validation errors answer 400 with one readable sentence, like DefectDojo's 400s."""
+    assert isinstance(error, RequestValidationError)
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"] if p not in ("body", "query", "path"))
+        parts.append(f"{where or 'request'}: {item['msg']}")
+    return JSONResponse({"detail": "; ".join(parts)}, status_code=400)
+
+
+def create_app(
+    settings: Settings | None = None, *, dojo_transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
+    """The service. `dojo_transport` lets tests put DefectDojo's test double behind httpx."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        current = settings or Settings()
+        logging.basicConfig(level=current.log_level)
+        ctx, http = await build_context(current, transport=dojo_transport)
+        app.state.context = ctx
+        tasks = []
+        if current.run_worker:
+            tasks.append(asyncio.create_task(worker.run(ctx, poll_seconds=current.worker_poll_seconds)))
+        if current.dd_api_token is not None and current.index_refresh_seconds > 0:
+            tasks.append(asyncio.create_task(ctx.index.run_refresh_loop(current.index_refresh_seconds)))
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await close_context(ctx, http)
+
+    app = FastAPI(
+        title="Smart Upload for DefectDojo",
+        version="0.1.0",
+        description="Imports infrastructure scans into the DefectDojo products that own their hosts.",
+        lifespan=lifespan,
+        root_path=(settings.root_path if settings else os.environ.get("SMART_UPLOAD_ROOT_PATH", "")),
+    )
+    app.add_exception_handler(AppError, handle_app_error)
+    app.add_exception_handler(RequestValidationError, _bad_request)
+    for module in (uploads, unassigned, routing, health):
+        app.include_router(module.router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,108 @@
+"""The endpoint index: built from DefectDojo with the service token, cached in Postgres, held
+in memory, refreshed in the background, and grown at once by the service's own pushes.
+
+An upload routes against whatever index is in memory; it never waits for a refresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable
+
+from app.dojo.client import DojoClient
+from app.dojo.errors import DojoError
+from app.matching.index import MatchIndex
+from app.matching.router import Router
+from app.matching.rules import RuleSet
+from app.store import assignments as assignment_store
+from app.store import index_cache
+from app.store.db import SessionMaker
+
+log = logging.getLogger(__name__)
+
+
+class IndexService:
+    def __init__(self, sessions: SessionMaker, dojo: DojoClient | None, *, page_size: int) -> None:
+        self._sessions = sessions
+        self._dojo = dojo
+        self._page_size = page_size
+        self._index = MatchIndex.build(())
+        self._products: dict[int, str] = {}
+        self._rules = RuleSet.build(())
+        self._refresh_lock = asyncio.Lock()
+
+    @property
+    def index(self) -> MatchIndex:
+        return self._index
+
+    def product_name(self, product_id: int) -> str:
+        return self._products.get(product_id, f"product {product_id}")
+
+    async def load(self) -> None:
+        """Load the cached index from Postgres into memory."""
+        async with self._sessions() as session:
+            rows = [row async for row in index_cache.iter_endpoints(session)]
+            self._products = await index_cache.product_names(session)
+        self._index = MatchIndex.build(rows)
+
+    async def refresh(self) -> int:
+        """Rebuild the index from DefectDojo now; returns the number of endpoints.
+
+        On failure the previous index stays in use and the error is recorded for
+        GET /index/ and /ready.
+        """
+        if self._dojo is None:
+            raise DojoError(None, "no service token is configured (DD_API_TOKEN)")
+        async with self._refresh_lock:
+            started = time.monotonic()
+            try:
+                rows = [
+                    (row.product, row.host, row.port)
+                    async for row in self._dojo.iter_endpoints(page_size=self._page_size)
+                    if row.host
+                ]
+                products = {p.id: p.name for p in await self._dojo.list_products()}
+            except DojoError as error:
+                async with self._sessions.begin() as session:
+                    await index_cache.record_error(session, error=str(error))
+                log.warning("index.refresh.failed", extra={"error": str(error)})
+                raise
+            async with self._sessions.begin() as session:
+                count = await index_cache.replace(
+                    session,
+                    endpoints=rows,
+                    products=products,
+                    duration_seconds=time.monotonic() - started,
+                )
+            self._index = MatchIndex.build(rows)
+            self._products = products
+            log.info("index.refresh.done", extra={"endpoints": count})
+            return count
+
+    async def learn(
+        self, *, product_id: int, product_name: str, hosts: Iterable[tuple[str, int | None]]
+    ) -> None:
+        """Add what a push of ours just put into a product, without waiting for a refresh."""
+        rows = [(product_id, host, port) for host, port in hosts]
+        async with self._sessions.begin() as session:
+            await index_cache.add(session, endpoints=rows)
+            await index_cache.remember_product(session, product_id=product_id, name=product_name)
+        self._index = self._index.with_rows(rows)
+        self._products = {**self._products, product_id: product_name}
+
+    async def router(self) -> Router:
+        """A router over the current index, remembered assignments and rules."""
+        async with self._sessions() as session:
+            assignments = await assignment_store.load_all(session)
+        return Router(self._index, assignments, self._rules, self._products)
+
+    async def run_refresh_loop(self, interval_seconds: float) -> None:
+        """Refresh on an interval for as long as the service runs."""
+        while True:
+            try:
+                await self.refresh()
+            except DojoError:
+                pass  # recorded by refresh(); the previous index stays in use
+            await asyncio.sleep(interval_seconds)

@@ -1,0 +1,136 @@
+"""Queries on uploads: creation, lookup, listing and claiming by a worker."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.store.models import ProductPush, Upload
+
+ACTIVE_STATUSES = ("queued", "processing")
+LEASE = dt.timedelta(minutes=5)
+"""How long a worker holds an upload without renewing; then another may resume it."""
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+async def create(session: AsyncSession, **fields: Any) -> Upload:
+    upload = Upload(**fields)
+    session.add(upload)
+    await session.flush()
+    return upload
+
+
+async def get(session: AsyncSession, *, upload_id: int) -> Upload | None:
+    return await session.get(Upload, upload_id)
+
+
+async def get_for_owner(
+    session: AsyncSession, *, upload_id: int, owner_id: int | None
+) -> Upload | None:
+    """The upload when `owner_id` uploaded it (or is None: a superuser sees all)."""
+    upload = await session.get(Upload, upload_id)
+    if upload is None or (owner_id is not None and upload.uploaded_by_id != owner_id):
+        return None
+    return upload
+
+
+async def find_by_idempotency_key(
+    session: AsyncSession, *, owner_id: int, key: str
+) -> Upload | None:
+    return await session.scalar(
+        select(Upload).where(Upload.uploaded_by_id == owner_id, Upload.idempotency_key == key)
+    )
+
+
+async def list_page(
+    session: AsyncSession, *, owner_id: int | None, limit: int, offset: int
+) -> tuple[int, list[Upload]]:
+    query = select(Upload)
+    if owner_id is not None:
+        query = query.where(Upload.uploaded_by_id == owner_id)
+    count = await session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = await session.scalars(query.order_by(Upload.id.desc()).limit(limit).offset(offset))
+    return int(count or 0), list(rows)
+
+
+async def count_active(session: AsyncSession, *, owner_id: int) -> int:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Upload)
+        .where(Upload.uploaded_by_id == owner_id, Upload.status.in_(ACTIVE_STATUSES))
+    )
+    return int(count or 0)
+
+
+async def claim(
+    session: AsyncSession, *, worker_id: str, lease: dt.timedelta, upload_id: int | None = None
+) -> Upload | None:
+    """Take one upload that is queued, or whose worker's lease ran out, for `worker_id`.
+
+    `FOR UPDATE SKIP LOCKED` lets many workers on many machines poll one table: each row is
+    handed to one of them, and a crashed worker's upload comes back when its lease expires.
+    """
+    now = _now()
+    query = (
+        select(Upload)
+        .where(
+            or_(
+                Upload.status == "queued",
+                (Upload.status == "processing") & (Upload.lease_expires_at < now),
+            )
+        )
+        .order_by(Upload.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    if upload_id is not None:
+        query = query.where(Upload.id == upload_id)
+    upload = await session.scalar(query)
+    if upload is None:
+        return None
+    upload.status = "processing"
+    upload.claimed_by = worker_id
+    upload.lease_expires_at = now + lease
+    upload.attempts += 1
+    upload.started_at = upload.started_at or now
+    await session.flush()
+    return upload
+
+
+async def extend_lease(
+    session: AsyncSession, *, upload_id: int, worker_id: str, lease: dt.timedelta
+) -> bool:
+    """Renew a lease; False when another worker has taken the upload meanwhile."""
+    result = await session.execute(
+        update(Upload)
+        .where(Upload.id == upload_id, Upload.claimed_by == worker_id)
+        .values(lease_expires_at=_now() + lease)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def pushes_of(session: AsyncSession, *, upload_id: int) -> list[ProductPush]:
+    rows = await session.scalars(
+        select(ProductPush).where(ProductPush.upload_id == upload_id).order_by(ProductPush.id)
+    )
+    return list(rows)
+
+
+async def pushes_of_many(
+    session: AsyncSession, *, upload_ids: list[int]
+) -> dict[int, list[ProductPush]]:
+    rows = await session.scalars(
+        select(ProductPush)
+        .where(ProductPush.upload_id.in_(upload_ids))
+        .order_by(ProductPush.id)
+    )
+    grouped: dict[int, list[ProductPush]] = {upload_id: [] for upload_id in upload_ids}
+    for push in rows:
+        grouped[push.upload_id].append(push)
+    return grouped
