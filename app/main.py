@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import socket
+from dataclasses import replace
 from collections.abc import AsyncIterator
 
 import httpx
@@ -38,13 +39,18 @@ async def build_context(
         transport=transport,
         limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
     )
-    retry = RetryPolicy(
-        attempts=settings.dd_retry_attempts, max_wait=settings.dd_retry_max_wait_seconds
+    reads = RetryPolicy(
+        attempts=settings.dd_retry_attempts,
+        initial_wait=settings.dd_retry_initial_wait_seconds,
+        max_wait=settings.dd_retry_max_wait_seconds,
     )
+    # A push unit may include an import that runs up to its read timeout; its retries must
+    # still be allowed after one such timeout, or a timed-out import would never be retried.
+    pushes = replace(reads, deadline=reads.deadline + 2 * settings.dd_import_timeout_seconds)
     timeouts = DojoTimeouts(
         read=settings.dd_timeout_seconds, import_read=settings.dd_import_timeout_seconds
     )
-    dojo = DojoClient(http, token=None, policy=retry, timeouts=timeouts)
+    dojo = DojoClient(http, token=None, policy=reads, timeouts=timeouts)
     service_token = settings.dd_api_token.get_secret_value() if settings.dd_api_token else None
     index = IndexService(
         sessions,
@@ -55,7 +61,7 @@ async def build_context(
         settings=settings,
         sessions=sessions,
         dojo=dojo,
-        retry=retry,
+        retry=pushes,
         index=index,
         tokens=TokenValidator(dojo, ttl_seconds=settings.token_cache_seconds),
         worker_id=f"{socket.gethostname()}:{os.getpid()}",

@@ -4,9 +4,11 @@ pipelines parse them. Add fields freely; rename none."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+T = TypeVar("T")
 
 Severity = Literal["Info", "Low", "Medium", "High", "Critical"]
 Reason = Literal["no_match", "ambiguous", "no_host", "forbidden", "push_failed"]
@@ -104,7 +106,7 @@ class UploadSummary(BaseModel):
     dry_run: bool = False
 
 
-class Page[T](BaseModel):
+class Page(BaseModel, Generic[T]):
     """DefectDojo-style pagination."""
 
     count: int

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from functools import cached_property
 from pathlib import Path
 
@@ -13,7 +14,9 @@ class Settings(BaseSettings):
     """Every setting of the service. `DD_URL`, `DD_API_TOKEN` and `DATABASE_URL` keep their
     plain names (they are shared with DefectDojo's own tooling); the rest are `SMART_UPLOAD_*`."""
 
-    model_config = SettingsConfigDict(env_prefix="SMART_UPLOAD_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="SMART_UPLOAD_", extra="ignore", populate_by_name=True
+    )
 
     dd_url: str = Field(
         "http://localhost:8080",
@@ -36,9 +39,10 @@ class Settings(BaseSettings):
         description="PostgreSQL URL (plain postgresql://user@host:port/db).",
     )
     secret_key: SecretStr = Field(
-        SecretStr("change-me-in-production-0000000000"),
-        description="Key for session cookies and for encrypting callers' tokens held for "
-        "queued uploads. Set a long random value in production.",
+        default_factory=lambda: SecretStr(secrets.token_urlsafe(32)),
+        description="Key for session cookies and for sealing callers' tokens of queued uploads. "
+        "Defaults to a random key per process: set one shared value when several processes "
+        "(API, workers) share the database, or uploads queued before a restart cannot resume.",
     )
     root_path: str = Field("", description="Path prefix when served behind a proxy.")
     run_worker: bool = Field(True, description="Run the upload worker inside the API process.")
@@ -59,6 +63,9 @@ class Settings(BaseSettings):
         900.0, description="Read timeout of DefectDojo import/reimport calls."
     )
     dd_retry_attempts: int = Field(5, description="Attempts per DefectDojo operation.")
+    dd_retry_initial_wait_seconds: float = Field(
+        0.5, description="First wait before retrying a DefectDojo call; later waits double."
+    )
     dd_retry_max_wait_seconds: float = Field(
         30.0, description="Longest wait between two attempts (Retry-After is capped to it)."
     )
@@ -93,3 +100,20 @@ class Settings(BaseSettings):
         if scheme in {"postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"}:
             return f"postgresql+asyncpg://{rest}"
         return self.database_url
+
+
+def settings_table() -> str:
+    """The configuration table of the README, generated from the fields above."""
+    lines = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for name, info in Settings.model_fields.items():
+        alias = info.validation_alias
+        variable = alias if isinstance(alias, str) else f"SMART_UPLOAD_{name.upper()}"
+        default = info.default
+        if info.default_factory is not None:
+            shown = "random per process"
+        elif default is None or default == "":
+            shown = "—"
+        else:
+            shown = f"`{default}`"
+        lines.append(f"| `{variable}` | {shown} | {info.description or ''} |")
+    return "\n".join(lines)

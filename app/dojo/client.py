@@ -16,7 +16,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -225,7 +225,7 @@ class DojoClient:
 
     async def iter_endpoints(
         self, *, page_size: int = 1000, concurrency: int = 4
-    ) -> AsyncIterator[EndpointRow]:
+    ) -> AsyncGenerator[EndpointRow, None]:
         """Every endpoint row the token sees, in id order, for the index build.
 
         The first page gives the total; the other offsets are then fetched with up to
@@ -285,6 +285,8 @@ class DojoClient:
     async def _import(
         self, path: str, file: IO[bytes], file_name: str, fields: dict[str, str | list[str]]
     ) -> ImportResult:
+        # httpx reads the file in 64 KiB chunks as it sends; the subsets are local files,
+        # so those reads are cheap enough to run on the event loop.
         file.seek(0)
         response = await self._send(
             "POST",
@@ -351,12 +353,14 @@ class DojoClient:
             )
         except httpx.TransportError as error:
             unavailable = error_from_transport(error)
+            unavailable.method, unavailable.path = method, path
             _log_request(method, path, None, started, unavailable.message)
             raise unavailable from error
         if response.is_success:
             _log_request(method, path, response.status_code, started, None)
             return response
         failure = error_from_response(response, token=self._token)
+        failure.method, failure.path = method, path
         _log_request(method, path, response.status_code, started, failure.message)
         raise failure
 

@@ -46,7 +46,8 @@ _MAX_MESSAGE_CHARS = 1000
 
 
 class DojoError(Exception):
-    """A DefectDojo call that did not succeed."""
+    """A DefectDojo call that did not succeed; the client sets `method` and `path` of the
+    call so that logs of retries and failures can name it."""
 
     def __init__(
         self,
@@ -59,6 +60,8 @@ class DojoError(Exception):
         self.message = message
         self.status_code = status_code
         self.field_errors: dict[str, list[str]] = dict(field_errors or {})
+        self.method: str | None = None
+        self.path: str | None = None
 
     def __str__(self) -> str:
         if self.status_code is None:

@@ -16,7 +16,9 @@ it, and sending the same file again would create a second test (or, for a produc
 
 Because each attempt first looks for the test again, a retry after an import that did land
 becomes a reimport of the same file into that test, which changes nothing; no retry ever
-creates a second test. The client rewinds the file before every import attempt.
+creates a second test. The client rewinds the file before every import attempt. The deadline
+counts from the first attempt, so the unit's policy needs one longer than an import's read
+timeout if a timed-out import is to be retried at all.
 """
 
 from __future__ import annotations
@@ -98,6 +100,8 @@ def _log_retry(state: RetryCallState) -> None:
     logger.warning(
         "dojo.retry",
         extra={
+            "method": getattr(error, "method", None),
+            "path": getattr(error, "path", None),
             "attempt": state.attempt_number,
             "wait_seconds": round(state.upcoming_sleep, 3),
             "status": getattr(error, "status_code", None),

@@ -8,6 +8,8 @@ declared scan type, or among all formats when no scan type is given.
 from __future__ import annotations
 
 from app.formats import nmap, tenable_csv, tenable_xml
+from app.formats import burp, generic_csv, generic_json, nuclei, zap
+from app.formats import nexpose, openvas_csv, openvas_xml, qualys_csv, qualys_xml
 from app.formats.base import ScanFormat, ScanFormatError
 
 FORMATS: dict[str, ScanFormat] = {
@@ -16,6 +18,16 @@ FORMATS: dict[str, ScanFormat] = {
         tenable_xml,
         tenable_csv,
         nmap,
+        generic_json,
+        generic_csv,
+        nuclei,
+        zap,
+        burp,
+        openvas_xml,
+        openvas_csv,
+        qualys_xml,
+        qualys_csv,
+        nexpose,
     )
 }
 

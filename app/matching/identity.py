@@ -110,7 +110,7 @@ def normalise_hostname(value: str) -> str | None:
         if not _ASCII_NAME.fullmatch(name):
             return None
     else:
-        labels = [_encode_label(label) for label in name.split(".")]
+        labels = [encode_label(label) for label in name.split(".")]
         if None in labels:
             return None
         name = ".".join(label for label in labels if label is not None)
@@ -119,7 +119,7 @@ def normalise_hostname(value: str) -> str | None:
     return name
 
 
-def _encode_label(label: str) -> str | None:
+def encode_label(label: str) -> str | None:
     """One label as ASCII: unchanged when ASCII, else IDNA 2008, else IDNA 2003."""
     if label.isascii():
         return label if _ASCII_LABEL.fullmatch(label) else None

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+import os
+from collections.abc import AsyncIterator, Callable, Coroutine
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -16,12 +17,16 @@ import pytest
 from app.dojo.client import DojoClient, DojoTimeouts
 from app.dojo.retry import RetryPolicy
 
-DEFECTDOJO = Path(__file__).resolve().parents[3] / "shared" / "defectdojo"
+REPO = Path(__file__).resolve().parents[2]
+DEFECTDOJO = Path(os.environ.get("SMART_UPLOAD_SHARED", REPO.parent / "shared")) / "defectdojo"
 VERSIONS = {"3.2.0": DEFECTDOJO / "responses", "2.58.4": DEFECTDOJO / "2.58.4" / "responses"}
 
 TEST_TOKEN = "test-token-0123"
 
-Handler = Callable[[httpx.Request], httpx.Response | Awaitable[httpx.Response]]
+Handler = (
+    Callable[[httpx.Request], httpx.Response]
+    | Callable[[httpx.Request], Coroutine[None, None, httpx.Response]]
+)
 
 
 def recording(name: str, version: str = "3.2.0") -> dict[str, Any]:
@@ -87,7 +92,7 @@ def form_parts(request: httpx.Request) -> list[Message]:
     """The parts of a multipart request, parsed by the standard library's MIME parser."""
     head = f"Content-Type: {request.headers['content-type']}\r\n\r\n".encode()
     message = BytesParser(policy=HTTP).parsebytes(head + request.content)
-    return [part for part in message.iter_parts()]  # type: ignore[attr-defined]
+    return list(message.iter_parts())
 
 
 def form_fields(request: httpx.Request) -> dict[str, list[str]]:

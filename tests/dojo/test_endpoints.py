@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 import httpx
 import pytest
@@ -44,7 +44,7 @@ class EndpointServer:
         self.in_flight -= 1
         if offset == self.fail_at_offset:
             return httpx.Response(404, json={"detail": "Invalid page."})
-        body = {
+        body: dict[str, object] = {
             "count": len(self.rows),
             "next": None,
             "previous": None,
@@ -64,7 +64,7 @@ def rows_like(version: str, count: int) -> list[dict[str, object]]:
     return [{**template, "id": i, "host": f"host{i}.example.com"} for i in range(1, count + 1)]
 
 
-async def collect(rows: AsyncIterator[EndpointRow]) -> list[EndpointRow]:
+async def collect(rows: AsyncGenerator[EndpointRow, None]) -> list[EndpointRow]:
     return [row async for row in rows]
 
 
@@ -129,22 +129,22 @@ class TestIterEndpoints:
     ) -> None:
         server = EndpointServer(rows_like("3.2.0", 100))
         server.fail_at_offset = 20
+        before = asyncio.all_tasks()
 
         with pytest.raises(DojoNotFound):
             await collect(make_client(server).iter_endpoints(page_size=10, concurrency=4))
 
-        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        assert not [t for t in others if not t.done()]
+        assert not [t for t in asyncio.all_tasks() - before if not t.done()]
 
     async def test_stopping_early_cancels_pages_in_flight(self, make_client: ClientFactory) -> None:
         server = EndpointServer(rows_like("3.2.0", 100))
         iterator = make_client(server).iter_endpoints(page_size=10, concurrency=4)
+        before = asyncio.all_tasks()
 
         async for row in iterator:
             if row.id == 15:
                 break
         await iterator.aclose()
 
-        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        assert not [t for t in others if not t.done()]
+        assert not [t for t in asyncio.all_tasks() - before if not t.done()]
         assert len(server.offsets) <= 1 + 4 + 1

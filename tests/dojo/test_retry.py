@@ -129,7 +129,9 @@ class TestReadRetries:
         await make_client(server).get_product(3)
 
         [retry] = [r for r in caplog.records if r.getMessage() == "dojo.retry"]
-        assert (retry.attempt, retry.wait_seconds, retry.status) == (1, 2.0, 503)
+        fields = vars(retry)
+        assert (fields["method"], fields["path"]) == ("GET", PRODUCT)
+        assert (fields["attempt"], fields["wait_seconds"], fields["status"]) == (1, 2.0, 503)
 
 
 class TestWritesAreNotRetried:

@@ -43,17 +43,17 @@ def _host_info(host: etree._Element) -> tuple[str, str]:
         info += f"**FQDN:** {fqdn}\n"
     user = host.find("hostnames/hostname[@type='user']")
     if user is not None:
-        info += f"**URL:** {user.attrib['name']}\n"
+        info += f"**URL:** {user.get('name')}\n"
     for name in hostnames:
         if name.get("type") not in {"user", "PTR"}:
-            info += f"**{name.attrib['type']}:** {name.attrib['name']}\n"
+            info += f"**{name.get('type')}:** {name.get('name')}\n"
     info += "\n\n"
     for os_element in host.iter("os"):
         for match in os_element.iter("osmatch"):
             if "name" in match.attrib:
-                info += f"**Host OS:** {match.attrib['name']}\n"
+                info += f"**Host OS:** {match.get('name')}\n"
             if "accuracy" in match.attrib:
-                info += f"**Accuracy:** {match.attrib['accuracy']}%\n"
+                info += f"**Accuracy:** {match.get('accuracy')}%\n"
         info += "\n\n"
     return info, fqdn or ip
 
@@ -63,10 +63,13 @@ def _port_description(port_element: etree._Element, port: int | None, protocol: 
     service = port_element.find("service")
     if service is not None:
         description += "\n\n"
-        for attribute, label in (("product", "Product"), ("version", "Version"),
-                                 ("extrainfo", "Extra Info")):  # fmt: skip
+        for attribute, label in (
+            ("product", "Product"),
+            ("version", "Version"),
+            ("extrainfo", "Extra Info"),
+        ):
             if attribute in service.attrib:
-                description += f"**{label}:** {service.attrib[attribute]}\n"
+                description += f"**{label}:** {service.get(attribute)}\n"
     script = port_element.find("script")
     # DefectDojo tests the element's truth value, which is false for a childless element.
     if script is not None and len(script) > 0:
@@ -98,8 +101,8 @@ def parse_nmap(filename: str, content: bytes) -> list[ParsedFinding]:
             if state is None or state.get("state") != "open":
                 continue
             description = host_info + _port_description(port_element, port, protocol)
-            for script in port_element.findall('script[@id="vulners"]'):
-                _vulners(dupes, script, endpoint, report_date)
+            for vulners in port_element.findall('script[@id="vulners"]'):
+                _vulners(dupes, vulners, endpoint, report_date)
             key = f"nmap:{port}"
             finding = dupes.get(key)
             if finding is None:

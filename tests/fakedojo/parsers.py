@@ -111,3 +111,22 @@ def hash_code(scan_type: str, finding: ParsedFinding) -> str:
         else:
             text += str(getattr(finding, name))
     return hashlib.sha256(text.casefold().encode("utf-8").strip()).hexdigest()
+
+
+# Ids of test types as the recorded instances have them; other names get free ids in order.
+PINNED_TEST_TYPE_IDS = {
+    "3.2": {"Tenable Scan": 72, "Nmap Scan": 236},
+    "2.58": {"Tenable Scan": 57},
+}
+
+
+@cache
+def test_type_ids(version: str) -> dict[str, int]:
+    """Test type name → id for a DefectDojo version (one test type per scan type)."""
+    pinned = PINNED_TEST_TYPE_IDS[version]
+    ids = dict(pinned)
+    free = (i for i in range(1, 10_000) if i not in pinned.values())
+    for name in scan_type_names(version):
+        if name not in ids:
+            ids[name] = next(free)
+    return ids

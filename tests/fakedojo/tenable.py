@@ -24,11 +24,12 @@ from lxml import etree
 from tests.fakedojo.parsed import ParsedEndpoint, ParsedFinding, ParserError, to_float, to_int
 
 # hyperlink's SCHEME_PORT_MAP keys: DefectDojo keeps svc_name as protocol only for these.
-URL_SCHEMES = frozenset(
+_SCHEMES = (
     "acap afp dict dns file ftp git gopher http https imap ipp ipps irc ircs ldap ldaps mms "
     "msrp msrps mtqp nfs nntp nntps pop prospero redis rsync rtsp rtsps rtspu sftp smb snmp "
-    "ssh steam svn telnet ventrilo vnc wais ws wss xmpp".split()
+    "ssh steam svn telnet ventrilo vnc wais ws wss xmpp"
 )
+URL_SCHEMES = frozenset(_SCHEMES.split())
 SEVERITY_BY_ID = {4: "Critical", 3: "High", 2: "Medium", 1: "Low"}
 SEVERITIES = ("Critical", "High", "Medium", "Low", "Info")
 _NOT_SCHEME_CHARS = re.compile(r"[^A-Za-z0-9\-\+]+")
@@ -178,15 +179,46 @@ def _xml_endpoint(
 
 
 _CSV_DESCRIPTION_COLUMNS = (
-    "Plugin", "Plugin Name", "Severity", "IP Address", "Protocol", "Port", "Exploit?",
-    "MAC Address", "DNS Name", "NetBIOS Name", "Plugin Output", "First Discovered",
-    "Last Observed", "Exploit Frameworks", "Synopsis", "Description", "Solution", "See Also",
-    "Risk Factor", "STIG Severity", "Vulnerability Priority Rating", "CVSS V2 Base Score",
-    "CVSS V3 Base Score", "CVSS V2 Temporal Score", "CVSS V3 Temporal Score", "CVSS V2 Vector",
-    "CVSS V3 Vector", "CPE", "CVE", "BID", "Cross References", "Vuln Publication Date",
-    "Patch Publication Date", "Plugin Publication Date", "Plugin Modification Date",
-    "Exploit Ease", "Check Type", "Version", "Custom Id",
-)  # fmt: skip
+    "Plugin",
+    "Plugin Name",
+    "Severity",
+    "IP Address",
+    "Protocol",
+    "Port",
+    "Exploit?",
+    "MAC Address",
+    "DNS Name",
+    "NetBIOS Name",
+    "Plugin Output",
+    "First Discovered",
+    "Last Observed",
+    "Exploit Frameworks",
+    "Synopsis",
+    "Description",
+    "Solution",
+    "See Also",
+    "Risk Factor",
+    "STIG Severity",
+    "Vulnerability Priority Rating",
+    "CVSS V2 Base Score",
+    "CVSS V3 Base Score",
+    "CVSS V2 Temporal Score",
+    "CVSS V3 Temporal Score",
+    "CVSS V2 Vector",
+    "CVSS V3 Vector",
+    "CPE",
+    "CVE",
+    "BID",
+    "Cross References",
+    "Vuln Publication Date",
+    "Patch Publication Date",
+    "Plugin Publication Date",
+    "Plugin Modification Date",
+    "Exploit Ease",
+    "Check Type",
+    "Version",
+    "Custom Id",
+)
 
 
 def _csv_description(row: dict[str, str]) -> str:
@@ -262,7 +294,9 @@ def parse_tenable_csv(content: bytes) -> list[ParsedFinding]:
         plugin_output = str(row.get("Plugin Output", row.get("output", "")))
         if plugin_output != "":
             finding.description += f"\n\n{plugin_output}"
-        cves = re.findall(r"CVE-[0-9]+-[0-9]+", str(row.get("CVE", row.get("definition.cve", ""))).upper())
+        cves = re.findall(
+            r"CVE-[0-9]+-[0-9]+", str(row.get("CVE", row.get("definition.cve", ""))).upper()
+        )
         finding.vulnerability_ids.extend(cves)
         finding.endpoints.append(_csv_endpoint(row))
     return list(dupes.values())

@@ -1,0 +1,7 @@
+.PHONY: run test
+
+run:
+	scripts/serve.sh
+
+test:
+	scripts/test.sh

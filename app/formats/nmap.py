@@ -1,0 +1,294 @@
+"""Nmap Scan as Nmap XML output (-oX), read as DefectDojo reads it.
+
+What DefectDojo's parser does (dojo/tools/nmap/parser.py, NmapParser) and this module
+mirrors:
+
+- It refuses a document whose root is not nmaprun. The report date is nmaprun@start as a
+  Unix time (DefectDojo runs in UTC); a non-integer start leaves findings undated.
+- It reads the <host> children of the root and, of each, the ports/port elements whose
+  state is "open"; other ports are skipped. Each open port is one endpoint of the finding
+  "Open port: <portid>/<protocol>" (severity Info). Findings merge on the port number alone
+  across all hosts, so the title is that of the first open port with that number in the
+  file: 53/udp after 53/tcp is listed under "Open port: 53/tcp".
+- The endpoint host is the first hostname of type PTR, else the host's IPv4 address.
+- Ports with a vulners script (script id="vulners") add, for every vulnerability table of
+  every CPE table, a finding titled with the vulnerability id (merged on that id across the
+  file) at the same endpoint; its severity comes from the "cvss" element (0 Info, < 4 Low,
+  < 7 Medium, < 9 High, else Critical), and a "type" of "cve" makes the id a CVE.
+- Where DefectDojo's parser raises — no nmaprun@start, a host without an IPv4 address or
+  without <hostnames>, a hostname without a type, a port without protocol or <state>, a
+  vulners table without id or cvss, or with an empty element — this module raises
+  ScanFormatError with the line: DefectDojo would answer that import with a 500.
+
+Records, in file order: per host, per open port, the open-port record and then the port's
+vulners records. A record maps to a <port> element (open-port record) or to a vulnerability
+<table> inside that port's vulners script. The subset keeps the root and its metadata
+(scaninfo, runstats, ...), and of each host with a kept record its addresses, hostnames,
+OS and other children, and only the ports with a kept record, each with only its kept
+vulnerability tables. A port cannot be sent without its own open-port finding, so keeping
+any vulners record of a port also writes the port's open-port record; `write_subset`
+counts it. Written alone, a port may take a different title ("Open port: 53/udp") when the
+first port of its number in the original file is not in the subset.
+
+`scope_title` is None: Nmap output names no scan (nmaprun@args is a command line and
+startstr a time, either of which would make every run a new DefectDojo test), so the test
+is keyed by the scan type.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator, Set
+from typing import BinaryIO
+
+from lxml import etree
+
+from app.formats import xmlstream
+from app.formats.base import HostIdentity, Record, ScanFormatError
+
+ROOT = "nmaprun"
+WHAT = "an Nmap XML report (nmap -oX)"
+_UNIT = "host"
+_NETBIOS_NAME = re.compile(r"NetBIOS name:\s*([^,\s]+)")
+
+
+class NmapXml:
+    """Nmap Scan, XML output."""
+
+    scan_type = "Nmap Scan"
+    name = "nmap-xml"
+    description = "Nmap XML report (nmap -oX)"
+
+    def sniff(self, head: bytes) -> bool:
+        return xmlstream.sniff_root(head, ROOT)
+
+    def records(self, source: BinaryIO) -> Iterator[Record]:
+        xmlstream.expect_root(source, ROOT, WHAT)
+        first_titles: dict[int | None, str] = {}
+        index = 0
+        report_date: dt.date | None = None
+        for event, element in xmlstream.walk(source, root=ROOT, unit=_UNIT):
+            if event == "open":
+                report_date = _report_date(element)
+            elif event == "unit":
+                identity = _identity(element)
+                for port, protocol, vulnerabilities in _open_ports(element):
+                    title = first_titles.setdefault(port, f"Open port: {port}/{protocol}")
+                    yield Record(
+                        index=index,
+                        title=title,
+                        severity="Info",
+                        host=identity,
+                        port=port,
+                        protocol=protocol,
+                        date=report_date,
+                    )
+                    index += 1
+                    for vulnerability in vulnerabilities:
+                        yield _vulnerability_record(
+                            index, vulnerability, identity, port, protocol, report_date
+                        )
+                        index += 1
+
+    def scope_title(self, source: BinaryIO) -> str | None:
+        xmlstream.expect_root(source, ROOT, WHAT)
+        return None
+
+    def write_subset(self, source: BinaryIO, keep: Set[int], out: BinaryIO) -> int:
+        xmlstream.expect_root(source, ROOT, WHAT)
+        index = 0
+        written = 0
+
+        def select(host: etree._Element) -> bool:
+            nonlocal index, written
+            kept_ports = 0
+            for port in list(host.iterfind("ports/port")):
+                if not _is_open(port):
+                    _remove(port)
+                    continue
+                records_here = 1 + len(_vulnerability_tables(port))
+                kept_here = _prune_port(port, index, keep)
+                index += records_here
+                if kept_here:
+                    kept_ports += 1
+                    written += kept_here
+                else:
+                    _remove(port)
+            return kept_ports > 0
+
+        xmlstream.write_units(source, out, root=ROOT, unit=_UNIT, select=select)
+        return written
+
+
+FORMAT = NmapXml()
+
+
+def _report_date(root: etree._Element) -> dt.date | None:
+    start = _required(root, "start")
+    try:
+        stamp = int(start)
+    except ValueError:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(stamp, tz=dt.UTC).date()
+    except (OverflowError, OSError):
+        raise ScanFormatError(
+            f"nmaprun start {start!r} is not a usable time", line=xmlstream.line_of(root)
+        ) from None
+
+
+def _identity(host: etree._Element) -> HostIdentity:
+    address = host.find("address[@addrtype='ipv4']")
+    if address is None:
+        raise _unreadable(host, "a <host> has no IPv4 address")
+    ip = _required(address, "addr")
+    hostnames = host.find("hostnames")
+    if hostnames is None:
+        raise _unreadable(host, "a <host> has no <hostnames> element")
+    names: dict[str, str] = {}
+    for hostname in hostnames:
+        kind = _required(hostname, "type")
+        if kind in ("PTR", "user") and kind in names:
+            continue
+        names[kind] = _required(hostname, "name")
+    mac = host.find("address[@addrtype='mac']")
+    netbios = None
+    for script in host.iterfind("hostscript/script[@id='nbstat']"):
+        found = _NETBIOS_NAME.search(script.get("output", ""))
+        netbios = found.group(1) if found else netbios
+    ptr = names.get("PTR")
+    return HostIdentity(
+        ip=ip,
+        fqdn=ptr or names.get("user") or None,
+        netbios=netbios,
+        mac=mac.get("addr") if mac is not None else None,
+        dd_host=ptr or ip,
+    )
+
+
+_Vulnerability = tuple[str, str, tuple[str, ...]]
+"""Id, severity and CVE ids of one vulners table."""
+
+
+def _open_ports(
+    host: etree._Element,
+) -> Iterator[tuple[int | None, str, list[_Vulnerability]]]:
+    """Port number, protocol and vulners entries of each open port, in file order."""
+    for port in host.iterfind("ports/port"):
+        protocol = _required(port, "protocol")
+        number = _port_number(port)
+        if _is_open(port):
+            yield number, protocol, [_vulnerability(table) for table in _vulnerability_tables(port)]
+
+
+def _is_open(port: etree._Element) -> bool:
+    state = port.find("state")
+    if state is None:
+        raise _unreadable(port, "a <port> has no <state>")
+    return state.get("state") == "open"
+
+
+def _port_number(port: etree._Element) -> int | None:
+    portid = port.get("portid", "")
+    if not portid.isdigit():
+        return None
+    try:
+        return int(portid)
+    except ValueError:
+        raise _unreadable(port, f"port id {portid!r} is not a number") from None
+
+
+def _vulnerability_tables(port: etree._Element) -> list[etree._Element]:
+    tables: list[etree._Element] = []
+    for script in port.iterfind("script[@id='vulners']"):
+        for component in script.iterfind("table"):
+            _required(component, "key")
+            tables.extend(component.iterfind("table"))
+    return tables
+
+
+def _vulnerability(table: etree._Element) -> _Vulnerability:
+    values: dict[str, str] = {}
+    for element in table.iterfind("elem"):
+        key = _required(element, "key").lower()
+        if element.text is None:
+            raise _unreadable(element, f"vulners element {key!r} is empty")
+        values[key] = element.text
+    if "id" not in values or "cvss" not in values:
+        raise _unreadable(table, "a vulners table has no id or no cvss")
+    try:
+        score = float(values["cvss"])
+    except ValueError:
+        raise _unreadable(table, f"vulners cvss {values['cvss']!r} is not a number") from None
+    vulnerability_ids = (values["id"],) if values.get("type") == "cve" else ()
+    return values["id"], _cvss_severity(score), vulnerability_ids
+
+
+def _cvss_severity(score: float) -> str:
+    if score == 0.0:
+        return "Info"
+    if score < 4.0:
+        return "Low"
+    if score < 7.0:
+        return "Medium"
+    return "High" if score < 9.0 else "Critical"
+
+
+def _vulnerability_record(
+    index: int,
+    vulnerability: _Vulnerability,
+    host: HostIdentity,
+    port: int | None,
+    protocol: str,
+    report_date: dt.date | None,
+) -> Record:
+    identifier, severity, cves = vulnerability
+    return Record(
+        index=index,
+        title=identifier,
+        severity=severity,
+        host=host,
+        port=port,
+        protocol=protocol,
+        date=report_date,
+        scanner_id=identifier,
+        vulnerability_ids=cves,
+    )
+
+
+def _prune_port(port: etree._Element, first_index: int, keep: Set[int]) -> int:
+    """Drop the port's unkept vulnerability tables; the number of its records written."""
+    tables = _vulnerability_tables(port)
+    kept_tables = 0
+    for offset, table in enumerate(tables, start=1):
+        if first_index + offset in keep:
+            kept_tables += 1
+        else:
+            _remove(table)
+    for component in port.iterfind("script[@id='vulners']/table"):
+        if component.find("table") is None:
+            _remove(component)
+    if kept_tables or first_index in keep:
+        return 1 + kept_tables
+    return 0
+
+
+def _remove(element: etree._Element) -> None:
+    parent = element.getparent()
+    if parent is not None:
+        parent.remove(element)
+
+
+def _required(element: etree._Element, attribute: str) -> str:
+    value = element.get(attribute)
+    if value is None:
+        raise _unreadable(element, f"a <{element.tag}> has no {attribute} attribute")
+    return value
+
+
+def _unreadable(element: etree._Element, problem: str) -> ScanFormatError:
+    return ScanFormatError(
+        f"{problem}; DefectDojo's Nmap parser cannot import this file",
+        line=xmlstream.line_of(element),
+    )

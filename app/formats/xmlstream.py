@@ -1,0 +1,174 @@
+"""Streaming walk of record-bearing XML reports, and the subset writer built on it.
+
+Scan reports share one shape: a root, maybe a few container levels (Nessus `Report`), and
+under the innermost container a long run of *units* — one element per scanned host
+(`ReportHost`, Nmap `host`) — mixed with small metadata elements (`Policy`, `scaninfo`,
+`runstats`). `walk` streams such a document through `xmlsafe.iterparse` and hands out each
+unit complete, then frees it, so memory holds one host at a time whatever the file size.
+
+`write_units` walks the same way and writes a copy with lxml's incremental writer: root and
+containers with their attributes and namespace declarations, every metadata element as it
+was, and each unit only when the format's `select` callback (which may prune the unit's
+children) keeps it. Records and subsets come from the same walk, so they number the file
+the same way. Comments, processing instructions and the DOCTYPE are not copied.
+
+Units are recognised only as direct children of the innermost open container; a unit tag
+found deeper is part of some other element and is copied with it, never counted.
+
+`expect_root` and `sniff_root` extend xmlsafe's prologue checks to UTF-16 documents, which
+libxml2 (and DefectDojo's parsers) read natively but whose bytes the ASCII patterns of
+xmlsafe cannot see: the first bytes are transcoded before the entity and root checks.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Callable, Generator, Iterator
+from typing import Any, BinaryIO, Literal
+
+from lxml import etree
+
+from app.formats import xmlsafe
+from app.formats.base import ScanFormatError
+
+Event = Literal["open", "close", "other", "unit"]
+
+_WIDE_PATTERNS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+    (b"<\x00?\x00", "utf-16-le"),
+    (b"\x00<\x00?", "utf-16-be"),
+)
+
+
+def _readable_head(head: bytes) -> bytes:
+    """The first bytes as ASCII-compatible bytes (UTF-16 heads transcoded to UTF-8)."""
+    for prefix, codec in _WIDE_PATTERNS:
+        if head.startswith(prefix):
+            return head.decode(codec, "replace").encode("utf-8")
+    return head
+
+
+def sniff_root(head: bytes, expected: str) -> bool:
+    """True when the first bytes of a document show the root element `expected`."""
+    return xmlsafe.root_tag(_readable_head(head)) == expected
+
+
+def expect_root(source: BinaryIO, expected: str, what: str) -> None:
+    """xmlsafe.expect_root, also for UTF-16 documents; leaves the read position unchanged."""
+    head = xmlsafe.read_prologue(source)
+    readable = _readable_head(head)
+    if readable is head:
+        xmlsafe.expect_root(source, expected, what)
+        return
+    xmlsafe.refuse_entities(readable)
+    found = xmlsafe.root_tag(readable)
+    if found != expected:
+        shown = f"root element <{found}>" if found else "no XML root element"
+        raise ScanFormatError(f"expected {what} (root element <{expected}>), found {shown}")
+
+
+def walk(
+    source: BinaryIO, *, root: str, unit: str, containers: tuple[str, ...] = ()
+) -> Generator[tuple[Event, etree._Element], None, None]:
+    """Stream the document as ("open" | "close" | "other" | "unit", element) events.
+
+    "open"/"close" mark the root and each container (attributes available at "open");
+    "other" is a complete metadata element; "unit" a complete unit. Units and metadata
+    elements are freed once the consumer moves on.
+    """
+    open_elements: list[etree._Element] = []
+    for event, element in xmlsafe.iterparse(
+        source, events=("start", "end"), tag=(root, unit, *containers)
+    ):
+        top = open_elements[-1] if open_elements else None
+        if event == "start":
+            # The root opens only at the top, containers only inside it.
+            if element.tag == unit or (top is None) != (element.tag == root):
+                continue
+            if element.getparent() is not top:
+                continue
+            if top is not None:
+                yield from _flush_preceding(top, element)
+            open_elements.append(element)
+            yield "open", element
+        elif element is top:
+            yield from _flush_children(element)
+            open_elements.pop()
+            yield "close", element
+            if open_elements:
+                open_elements[-1].remove(element)
+        elif element.tag == unit and top is not None and element.getparent() is top:
+            yield from _flush_preceding(top, element)
+            yield "unit", element
+            element.clear()
+            top.remove(element)
+
+
+def line_of(element: etree._Element) -> int | None:
+    """The source line of an element, for error messages."""
+    line: object = element.sourceline
+    return line if isinstance(line, int) else None
+
+
+def _flush_preceding(
+    parent: etree._Element, element: etree._Element
+) -> Iterator[tuple[Event, etree._Element]]:
+    """Hand out and free the complete siblings before `element`, in document order."""
+    before = list(element.itersiblings(preceding=True))
+    for sibling in reversed(before):
+        yield "other", sibling
+        parent.remove(sibling)
+
+
+def _flush_children(parent: etree._Element) -> Iterator[tuple[Event, etree._Element]]:
+    for child in list(parent):
+        yield "other", child
+        parent.remove(child)
+
+
+def units(
+    source: BinaryIO, *, root: str, unit: str, containers: tuple[str, ...] = ()
+) -> Iterator[etree._Element]:
+    """Only the units of `walk`: each host element, complete, in document order."""
+    for event, element in walk(source, root=root, unit=unit, containers=containers):
+        if event == "unit":
+            yield element
+
+
+def write_units(
+    source: BinaryIO,
+    out: BinaryIO,
+    *,
+    root: str,
+    unit: str,
+    containers: tuple[str, ...] = (),
+    select: Callable[[etree._Element], bool],
+) -> None:
+    """Copy the document to `out` (UTF-8), keeping the units for which `select` is true.
+
+    `select` sees every unit in document order and may remove children from it before
+    it is written.
+    """
+    with etree.xmlfile(out, encoding="utf-8") as writer:
+        writer.write_declaration()
+        scopes: list[tuple[Any, dict[str | None, str]]] = []
+        for event, element in walk(source, root=root, unit=unit, containers=containers):
+            if event == "open":
+                inherited = scopes[-1][1] if scopes else {}
+                declared = {
+                    prefix: uri
+                    for prefix, uri in element.nsmap.items()
+                    if inherited.get(prefix) != uri
+                }
+                attributes = {str(key): str(value) for key, value in element.attrib.items()}
+                scope = writer.element(element.tag, attributes, nsmap=declared)
+                scope.__enter__()
+                writer.write("\n")
+                scopes.append((scope, dict(element.nsmap)))
+            elif event == "close":
+                scopes.pop()[0].__exit__(None, None, None)
+                if scopes:
+                    writer.write("\n")
+            elif event == "other" or select(element):
+                writer.write(element)
