@@ -51,9 +51,11 @@ from app.formats.hostnames import is_ip, sort_names
 from app.formats.xmlwalk import (
     EventKind,
     Path,
+    checked_root,
     copy_filtered,
     line_of,
-    refuse_unsafe_encoding,
+    refuse_declared_entities,
+    root_of,
     walk,
 )
 
@@ -141,10 +143,12 @@ class _Scan:
 def _light_pass(source: BinaryIO) -> _Scan:
     """Collect the root-level definitions in one fast pass, freeing nodes as they end."""
     source.seek(0)
-    refuse_unsafe_encoding(xmlsafe.read_prologue(source))
     definitions: dict[str, _Definition] = {}
     definitions_last = True
-    for _, element in xmlsafe.iterparse(source, tag=("vulnerability", "node")):
+    events = xmlsafe.iterparse(source, tag=("vulnerability", "node"))
+    for number, (_, element) in enumerate(events):
+        if number == 0:
+            refuse_declared_entities(element)
         parent = element.getparent()
         grand = parent.getparent() if parent is not None else None
         at_root = grand is not None and grand.getparent() is None
@@ -248,15 +252,9 @@ def _is_node(kind: EventKind, path: Path, element: etree._Element) -> bool:
 
 
 def _check_root(source: BinaryIO) -> None:
-    head = xmlsafe.read_prologue(source)
-    if not head.strip():
-        raise ScanFormatError(f"the file is empty; expected {_WHAT}")
-    refuse_unsafe_encoding(head)
-    xmlsafe.refuse_entities(head)
-    found = xmlsafe.root_tag(head)
+    found = checked_root(source, _WHAT)
     if found != ROOT:
-        shown = f"root element <{found}>" if found else "no XML root element"
-        raise ScanFormatError(f"expected {_WHAT} (root element <{ROOT}>), found {shown}")
+        raise ScanFormatError(f"expected {_WHAT} (root element <{ROOT}>), found <{found}>")
 
 
 class NexposeXml:
@@ -268,7 +266,7 @@ class NexposeXml:
 
     def sniff(self, head: bytes) -> bool:
         """The root element is `<NexposeReport>`."""
-        return xmlsafe.root_tag(head) == ROOT
+        return root_of(head) == ROOT
 
     def records(self, source: BinaryIO) -> Iterator[Record]:
         """One record per finding occurrence per node, node by node in file order."""

@@ -37,9 +37,10 @@ from app.formats.hostnames import is_ip, sort_names
 from app.formats.xmlwalk import (
     EventKind,
     Path,
+    checked_root,
     copy_filtered,
     line_of,
-    refuse_unsafe_encoding,
+    readable_head,
     walk,
 )
 
@@ -163,15 +164,9 @@ def _cves(result: etree._Element) -> tuple[str, ...]:
 
 
 def _check_root(source: BinaryIO) -> None:
-    head = xmlsafe.read_prologue(source)
-    if not head.strip():
-        raise ScanFormatError(f"the file is empty; expected {_WHAT}")
-    refuse_unsafe_encoding(head)
-    xmlsafe.refuse_entities(head)
-    found = xmlsafe.root_tag(head)
-    if found is None or "report" not in found:
-        shown = f"root element <{found}>" if found else "no XML root element"
-        raise ScanFormatError(f"expected {_WHAT} (root element <report>), found {shown}")
+    found = checked_root(source, _WHAT)
+    if "report" not in found:
+        raise ScanFormatError(f"expected {_WHAT} (root element <report>), found <{found}>")
 
 
 class OpenVasXml:
@@ -183,8 +178,12 @@ class OpenVasXml:
 
     def sniff(self, head: bytes) -> bool:
         """A root whose tag contains "report" (DD's own test) and a GVM element early on."""
-        found = xmlsafe.root_tag(head)
-        return found is not None and "report" in found and any(m in head for m in _MARKERS)
+        try:
+            text = readable_head(head)
+        except ScanFormatError:
+            return False
+        found = xmlsafe.root_tag(text)
+        return found is not None and "report" in found and any(m in text for m in _MARKERS)
 
     def records(self, source: BinaryIO) -> Iterator[Record]:
         """One record per result of the first `<report><results>`, in file order."""

@@ -49,9 +49,11 @@ from app.formats.hostnames import sort_names
 from app.formats.xmlwalk import (
     EventKind,
     Path,
+    checked_root,
     copy_filtered,
     line_of,
-    refuse_unsafe_encoding,
+    refuse_declared_entities,
+    root_of,
     walk,
 )
 
@@ -154,10 +156,11 @@ def _light_pass(
 ) -> None:
     """One fast pass over glossary entries and detections; hosts are freed as they end."""
     source.seek(0)
-    refuse_unsafe_encoding(xmlsafe.read_prologue(source))
     first_host_list: etree._Element | None = None
     events = xmlsafe.iterparse(source, tag=("VULN_DETAILS", "VULN_INFO", "HOST"))
-    for _, element in events:
+    for number, (_, element) in enumerate(events):
+        if number == 0:
+            refuse_declared_entities(element)
         parent = element.getparent()
         if element.tag == "HOST":
             if parent is not None and parent.tag == "HOST_LIST":
@@ -279,21 +282,14 @@ def _date(text: str | None) -> dt.date | None:
 
 
 def _check_root(source: BinaryIO) -> None:
-    head = xmlsafe.read_prologue(source)
-    if not head.strip():
-        raise ScanFormatError(f"the file is empty; expected {_WHAT}")
-    refuse_unsafe_encoding(head)
-    xmlsafe.refuse_entities(head)
-    found = xmlsafe.root_tag(head)
-    if found == ROOT:
-        return
+    found = checked_root(source, _WHAT)
     if found == "SCAN":
         raise ScanFormatError(
             f"expected {_WHAT} (root element <{ROOT}>), found a Qualys scan results file "
             "(root element <SCAN>), from which DefectDojo's Qualys parser reads no findings"
         )
-    shown = f"root element <{found}>" if found else "no XML root element"
-    raise ScanFormatError(f"expected {_WHAT} (root element <{ROOT}>), found {shown}")
+    if found != ROOT:
+        raise ScanFormatError(f"expected {_WHAT} (root element <{ROOT}>), found <{found}>")
 
 
 class QualysXml:
@@ -305,7 +301,7 @@ class QualysXml:
 
     def sniff(self, head: bytes) -> bool:
         """The root element is `<ASSET_DATA_REPORT>`."""
-        return xmlsafe.root_tag(head) == ROOT
+        return root_of(head) == ROOT
 
     def records(self, source: BinaryIO) -> Iterator[Record]:
         """One record per detection of the first host list, in file order."""

@@ -12,6 +12,8 @@ entities, no network) and reports three kinds of event:
   bounded by one item whatever the file's size;
 - `("close", path, element)` when a container ends.
 
+UTF-16 documents are read like UTF-8 ones (DefectDojo reads them too); subsets are UTF-8.
+
 `path` is the tuple of tags from below the root down to the container; the root is `()`.
 Elements below a child are not reported on their own, which keeps the per-element work of
 Python small on deep item bodies.
@@ -22,6 +24,7 @@ the children a callback keeps. The callback may also prune an element before it 
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Callable, Iterator
 from typing import BinaryIO, Literal
@@ -37,28 +40,64 @@ Event = tuple[EventKind, Path, etree._Element]
 Decide = Callable[[EventKind, Path, etree._Element], bool]
 
 _DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._\-]+)["']""")
-_ASCII_COMPATIBLE = re.compile(
-    r"^(utf-?8|us-ascii|ascii|iso-?8859-\d+|latin-?1|windows-125\d|cp125\d)$", re.IGNORECASE
+_READABLE_ENCODINGS = re.compile(
+    r"^(utf-?8|utf-?16(le|be)?|us-ascii|ascii|iso-?8859-\d+|latin-?1|windows-125\d|cp125\d)$",
+    re.IGNORECASE,
+)
+_WIDE: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+    (b"<\x00?\x00", "utf-16-le"),
+    (b"\x00<\x00?", "utf-16-be"),
 )
 
 
-def refuse_unsafe_encoding(head: bytes) -> None:
-    """Raise unless the document is in an ASCII-compatible encoding.
+def readable_head(head: bytes) -> bytes:
+    """The first bytes of a document as ASCII-compatible bytes, for the prologue checks.
 
-    The entity check of `xmlsafe` looks for the bytes `<!ENTITY`; a UTF-16, UTF-32 or UTF-7
-    document would hide them. Scanners write UTF-8, so anything else is refused with a hint.
+    libxml2 and DefectDojo read UTF-16 documents natively, but the byte patterns of
+    `xmlsafe` cannot see into them, so a UTF-16 head is transcoded to UTF-8 first. UTF-32
+    and encodings that are not ASCII-compatible (UTF-7, EBCDIC) are refused: no scanner
+    writes them, and they would hide an entity declaration from those patterns.
     """
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head[:512]:
-        raise ScanFormatError(
-            "the file is UTF-16 or UTF-32 encoded; export the report as UTF-8", line=1, column=1
-        )
-    match = _DECLARED_ENCODING.match(head.removeprefix(b"\xef\xbb\xbf"))
-    if match and not _ASCII_COMPATIBLE.match(match.group(1).decode("ascii")):
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        raise ScanFormatError("the file is UTF-32 encoded; export the report as UTF-8", line=1)
+    for prefix, codec in _WIDE:
+        if head.startswith(prefix):
+            return head.decode(codec, "replace").encode("utf-8")
+    match = _DECLARED_ENCODING.match(head.removeprefix(codecs.BOM_UTF8))
+    if match and not _READABLE_ENCODINGS.match(match.group(1).decode("ascii")):
         raise ScanFormatError(
             f"the XML declares encoding {match.group(1).decode('ascii')!r}; "
             "export the report as UTF-8",
             line=1,
         )
+    return head
+
+
+def root_of(head: bytes) -> str | None:
+    """The root element's tag from a document's first bytes, UTF-16 included; never raises."""
+    try:
+        return xmlsafe.root_tag(readable_head(head))
+    except ScanFormatError:
+        return None
+
+
+def checked_root(source: BinaryIO, what: str) -> str:
+    """The root tag of a document after the prologue checks; the read position is kept.
+
+    Raises ScanFormatError for an empty file, an unreadable encoding, an entity declaration
+    or a document without a root element, naming `what` was expected.
+    """
+    head = xmlsafe.read_prologue(source)
+    if not head.strip():
+        raise ScanFormatError(f"the file is empty; expected {what}")
+    readable = readable_head(head)
+    xmlsafe.refuse_entities(readable)
+    found = xmlsafe.root_tag(readable)
+    if found is None:
+        raise ScanFormatError(f"expected {what}, found no XML root element", line=1)
+    return found
 
 
 def walk(source: BinaryIO, containers: frozenset[Path]) -> Iterator[Event]:
@@ -68,11 +107,12 @@ def walk(source: BinaryIO, containers: frozenset[Path]) -> Iterator[Event]:
     too (the root, `()`, always is). Raises ScanFormatError with line and column on any
     syntax error, including a truncated file.
     """
-    refuse_unsafe_encoding(xmlsafe.read_prologue(source))
+    readable_head(xmlsafe.read_prologue(source))
     stack: list[Path | None] = []
     for event, element in xmlsafe.iterparse(source, events=("start", "end")):
         if event == "start":
             if not stack:
+                refuse_declared_entities(element)
                 stack.append(())
                 yield "open", (), element
                 continue
@@ -94,6 +134,22 @@ def walk(source: BinaryIO, containers: frozenset[Path]) -> Iterator[Event]:
         elif stack and stack[-1] is not None:
             yield "child", stack[-1], element
             xmlsafe.release(element)
+
+
+def refuse_declared_entities(root: etree._Element) -> None:
+    """Refuse a document whose DTD declares entities, wherever the declaration was.
+
+    `xmlsafe` checks the first 64 KiB; a long comment could push a DOCTYPE past them. By
+    the root's start event libxml2 has read the whole internal subset, unexpanded.
+    """
+    dtd = root.getroottree().docinfo.internalDTD
+    entities = dtd.iterentities() if dtd is not None else ()  # type: ignore[attr-defined]
+    if any(True for _ in entities):
+        raise ScanFormatError(
+            "the XML declares entities (<!ENTITY ...>); scan reports never do, and such "
+            "files are refused",
+            line=line_of(root),
+        )
 
 
 def copy_filtered(

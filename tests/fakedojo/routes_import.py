@@ -24,7 +24,7 @@ from tests.fakedojo.context import Context, FormValue, context, read_data
 from tests.fakedojo.faults import INTERNAL_ERROR_BODY
 from tests.fakedojo.http import NOT_PERMITTED, PRO_SUPPORT, ApiError, detail, validation_error
 from tests.fakedojo.importer import Importer, ImportOptions, ImportOutcome
-from tests.fakedojo.parsed import ParserError
+from tests.fakedojo.parsed import ParsedFinding, ParserError
 from tests.fakedojo.parsers import parse_scan, scan_type_names
 from tests.fakedojo.state import Engagement, Test, User
 
@@ -118,9 +118,8 @@ def _validate(ctx: Context, data: dict[str, FormValue], reimport: bool) -> Impor
     for name in BOOLEANS:
         try:
             flags[name] = _bool(data, name, None)
-        except ApiError as exc:
+        except ApiError:
             errors[name] = [("Must be a valid boolean.", "invalid")]
-            del exc
     if errors:
         raise validation_error(errors)
     assert scan_type is not None
@@ -222,12 +221,12 @@ def _reimport_target(ctx: Context, user: User, data: dict[str, FormValue]) -> Te
     return test
 
 
-async def _parse(options: ImportOptions, data: dict[str, FormValue]) -> tuple[list[Any], int]:
+async def _parse(options: ImportOptions, data: dict[str, FormValue]) -> list[ParsedFinding]:
     upload = data["file"]
     assert isinstance(upload, UploadFile)
     content = await upload.read()
     try:
-        return parse_scan(options.scan_type, upload.filename or "", content), len(content)
+        return parse_scan(options.scan_type, upload.filename or "", content)
     except ParserError:
         raise ApiError(500, INTERNAL_ERROR_BODY) from None
 
@@ -317,7 +316,7 @@ async def import_scan(request: Request) -> Response:
     data = await read_data(request)
     engagement = _import_target(ctx, user, data)
     options = _validate(ctx, data, reimport=False)
-    parsed, _ = await _parse(options, data)
+    parsed = await _parse(options, data)
     outcome = Importer(ctx.state, user, ctx.version, options).import_scan(engagement, parsed)
     await _pause(ctx, outcome)
     return _answer(ctx, data, options, outcome, reimport=False)
@@ -329,7 +328,7 @@ async def reimport_scan(request: Request) -> Response:
     data = await read_data(request)
     test = _reimport_target(ctx, user, data)
     options = _validate(ctx, data, reimport=True)
-    parsed, _ = await _parse(options, data)
+    parsed = await _parse(options, data)
     outcome = Importer(ctx.state, user, ctx.version, options).reimport_scan(test, parsed)
     await _pause(ctx, outcome)
     return _answer(ctx, data, options, outcome, reimport=True)

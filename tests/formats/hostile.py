@@ -74,10 +74,14 @@ def billion_laughs(root: str) -> bytes:
     ).encode()
 
 
-def external_dtd(root: str, url: str) -> bytes:
-    """A DOCTYPE naming a DTD at `url` and using an entity only that DTD could define."""
+def external_dtd(root: str, url: str, attributes: str = "") -> bytes:
+    """A DOCTYPE naming a DTD at `url` and using an entity only that DTD could define.
+
+    `attributes` are written on the root (some formats require one, e.g. nmaprun@start).
+    """
     return (
-        f'<?xml version="1.0"?>\n<!DOCTYPE {root} SYSTEM "{url}">\n<{root}>&unknown;</{root}>\n'
+        f'<?xml version="1.0"?>\n<!DOCTYPE {root} SYSTEM "{url}">\n'
+        f"<{root} {attributes}>&unknown;</{root}>\n"
     ).encode()
 
 

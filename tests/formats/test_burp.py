@@ -21,8 +21,14 @@ from hypothesis import strategies as st
 from app.formats.base import ScanFormatError
 from app.formats.burp import FORMAT
 from bench import gen_burp
-from tests.formats.webcheck import pairs, parse, round_trip
-from tests.formats.xml_hostile import external_dtd, hostile_documents
+from tests.formats import hostile
+from tests.formats.webcheck import (
+    assert_no_external_dtd,
+    pairs,
+    parse,
+    round_trip,
+    xml_hostile_cases,
+)
 
 SAMPLES = Path(__file__).parent / "samples" / "burp"
 SEVEN = [
@@ -131,13 +137,18 @@ def test_generated_files(hosts: int, findings: int, seed: int, data: st.DataObje
 
 
 class TestHostile:
-    @pytest.mark.parametrize("name", sorted(hostile_documents("issues")))
+    @pytest.mark.parametrize("name", sorted(xml_hostile_cases("issues", b"<x/>")))
     def test_refused(self, name: str) -> None:
-        with pytest.raises(ScanFormatError):
-            parse(FORMAT, hostile_documents("issues")[name])
+        valid = (SAMPLES / "seven_findings.xml").read_bytes()
+        located = name in ("truncated", "malformed", "deep", "utf-16", "utf-7")
+        hostile.assert_refused(FORMAT, xml_hostile_cases("issues", valid)[name], located=located)
 
     def test_external_dtd_is_neither_fetched_nor_expanded(self) -> None:
-        assert parse(FORMAT, external_dtd("issues", b"")) == []
+        assert_no_external_dtd(FORMAT, "issues")
+
+    def test_text_node_past_libxml2_limit_is_refused_with_its_place(self) -> None:
+        # hostile.huge_xml_text places its padding after a DOCTYPE without internal subset.
+        hostile.assert_refused(FORMAT, hostile.huge_xml_text(TWO_HOSTS), located=True)
 
     @pytest.mark.parametrize(
         ("change", "fragment"),

@@ -20,8 +20,14 @@ from hypothesis import strategies as st
 from app.formats.base import ScanFormatError
 from app.formats.zap import FORMAT
 from bench import gen_zap
-from tests.formats.webcheck import pairs, parse, round_trip
-from tests.formats.xml_hostile import external_dtd, hostile_documents
+from tests.formats import hostile
+from tests.formats.webcheck import (
+    assert_no_external_dtd,
+    pairs,
+    parse,
+    round_trip,
+    xml_hostile_cases,
+)
 
 SAMPLES = Path(__file__).parent / "samples" / "zap"
 SAMPLE_COUNTS = {
@@ -112,17 +118,24 @@ def test_generated_files(hosts: int, findings: int, seed: int, data: st.DataObje
 
 
 class TestHostile:
-    @pytest.mark.parametrize("name", sorted(hostile_documents("OWASPZAPReport")))
+    @pytest.mark.parametrize("name", sorted(xml_hostile_cases("OWASPZAPReport", b"<x/>")))
     def test_refused(self, name: str) -> None:
-        with pytest.raises(ScanFormatError):
-            parse(FORMAT, hostile_documents("OWASPZAPReport")[name])
+        valid = (SAMPLES / "0_zap_sample.xml").read_bytes()
+        located = name in ("truncated", "malformed", "deep", "utf-16", "utf-7")
+        hostile.assert_refused(
+            FORMAT, xml_hostile_cases("OWASPZAPReport", valid)[name], located=located
+        )
 
     def test_external_dtd_is_neither_fetched_nor_expanded(self) -> None:
-        assert parse(FORMAT, external_dtd("OWASPZAPReport", b"")) == []
+        assert_no_external_dtd(FORMAT, "OWASPZAPReport")
+
+    def test_text_node_past_libxml2_limit_is_refused_with_its_place(self) -> None:
+        valid = (SAMPLES / "0_zap_sample.xml").read_bytes()
+        hostile.assert_refused(FORMAT, hostile.huge_xml_text(valid), located=True)
 
     def test_wrong_root_names_expected_and_found(self) -> None:
         with pytest.raises(ScanFormatError) as caught:
-            parse(FORMAT, hostile_documents("OWASPZAPReport")["wrong-root"])
+            parse(FORMAT, xml_hostile_cases("OWASPZAPReport", b"<x/>")["wrong-root"])
         assert "OWASPZAPReport" in str(caught.value) and "nmaprun" in str(caught.value)
 
     @pytest.mark.parametrize(
