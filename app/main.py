@@ -7,14 +7,14 @@ import contextlib
 import logging
 import os
 import socket
-from dataclasses import replace
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import httpx
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from fastapi.requests import Request
+from fastapi.responses import JSONResponse
 
 from app.api import health, routing, unassigned, uploads
 from app.dojo.client import DojoClient, DojoTimeouts
@@ -98,9 +98,13 @@ def create_app(
         app.state.context = ctx
         tasks = []
         if current.run_worker:
-            tasks.append(asyncio.create_task(worker.run(ctx, poll_seconds=current.worker_poll_seconds)))
+            tasks.append(
+                asyncio.create_task(worker.run(ctx, poll_seconds=current.worker_poll_seconds))
+            )
         if current.dd_api_token is not None and current.index_refresh_seconds > 0:
-            tasks.append(asyncio.create_task(ctx.index.run_refresh_loop(current.index_refresh_seconds)))
+            tasks.append(
+                asyncio.create_task(ctx.index.run_refresh_loop(current.index_refresh_seconds))
+            )
         try:
             yield
         finally:
@@ -112,9 +116,13 @@ def create_app(
     app = FastAPI(
         title="Smart Upload for DefectDojo",
         version="0.1.0",
-        description="Imports infrastructure scans into the DefectDojo products that own their hosts.",
+        description=(
+            "Imports infrastructure scans into the DefectDojo products that own their hosts."
+        ),
         lifespan=lifespan,
-        root_path=(settings.root_path if settings else os.environ.get("SMART_UPLOAD_ROOT_PATH", "")),
+        root_path=(
+            settings.root_path if settings else os.environ.get("SMART_UPLOAD_ROOT_PATH", "")
+        ),
     )
     app.add_exception_handler(AppError, handle_app_error)
     app.add_exception_handler(RequestValidationError, _bad_request)

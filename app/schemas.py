@@ -8,6 +8,8 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from app.dojo.models import GroupBy
+
 T = TypeVar("T")
 
 Severity = Literal["Info", "Low", "Medium", "High", "Critical"]
@@ -28,7 +30,7 @@ class UploadOptions(BaseModel):
     branch_tag: str | None = Field(None, max_length=150)
     commit_hash: str | None = Field(None, max_length=150)
     build_id: str | None = Field(None, max_length=150)
-    group_by: str | None = Field(None, max_length=50)
+    group_by: GroupBy | None = None
     close_old_findings: bool = False
     engagement_name: str = Field("Smart Upload", min_length=1, max_length=255)
     test_title: str | None = Field(None, max_length=255)
@@ -238,4 +240,3 @@ class IndexOut(BaseModel):
     duration_seconds: float | None
     last_error: str | None
     last_error_at: dt.datetime | None
-

@@ -54,9 +54,7 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         2 * 1024 * 1024 * 1024, description="Largest accepted scan file (413 above)."
     )
-    chunk_bytes: int = Field(
-        1024 * 1024, description="Size of the chunks an upload is stored in."
-    )
+    chunk_bytes: int = Field(1024 * 1024, description="Size of the chunks an upload is stored in.")
     push_concurrency: int = Field(4, description="Product pushes in flight per upload.")
     dd_timeout_seconds: float = Field(30.0, description="Timeout of ordinary DefectDojo calls.")
     dd_import_timeout_seconds: float = Field(

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from alembic import command
 from alembic.config import Config
+
+from alembic import command
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SMART_UPLOAD_SHARED", REPO.parent / "shared"))

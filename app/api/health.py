@@ -36,5 +36,6 @@ async def ready(ctx: ContextDep) -> JSONResponse:
     except DojoError as error:
         checks["defectdojo"] = f"unavailable: {error}"
     ok = all(value == "ok" for value in checks.values())
-    return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks},
-                        status_code=200 if ok else 503)
+    return JSONResponse(
+        {"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503
+    )

@@ -35,6 +35,8 @@ def links(request: Request, page: PageParams, count: int) -> tuple[str | None, s
         back = max(page.offset - page.limit, 0)
         url = request.url.include_query_params(limit=page.limit)
         preceding = str(
-            url.remove_query_params("offset") if back == 0 else url.include_query_params(offset=back)
+            url.remove_query_params("offset")
+            if back == 0
+            else url.include_query_params(offset=back)
         )
     return following, preceding

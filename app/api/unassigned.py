@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 
@@ -30,12 +30,27 @@ from app.store.unassigned import UnassignedFilter
 router = APIRouter(prefix="/api/v2/smart_upload/unassigned_findings", tags=["unassigned findings"])
 
 Ordering = Literal[
-    "severity", "-severity", "title", "-title", "date", "-date", "host", "-host",
-    "port", "-port", "reason", "-reason", "reporter", "-reporter", "scan_type", "-scan_type",
-    "id", "-id",
+    "severity",
+    "-severity",
+    "title",
+    "-title",
+    "date",
+    "-date",
+    "host",
+    "-host",
+    "port",
+    "-port",
+    "reason",
+    "-reason",
+    "reporter",
+    "-reporter",
+    "scan_type",
+    "-scan_type",
+    "id",
+    "-id",
 ]
 
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Invalid selection"},
     401: {"description": "Missing or invalid DefectDojo token"},
     404: {"description": "Finding or product not found (or not yours)"},
@@ -46,15 +61,25 @@ def filters(
     upload: Annotated[int | None, Query(ge=1)] = None,
     scan_type: Annotated[str | None, Query(max_length=128)] = None,
     severity: Severity | None = None,
-    host: Annotated[str | None, Query(max_length=255, description="Any identifier, substring")] = None,
+    host: Annotated[
+        str | None, Query(max_length=255, description="Any identifier, substring")
+    ] = None,
     reason: Reason | None = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
-    q: Annotated[str | None, Query(max_length=255, description="Keyword: title, host, description")] = None,
+    q: Annotated[
+        str | None, Query(max_length=255, description="Keyword: title, host, description")
+    ] = None,
 ) -> UnassignedFilter:
     return UnassignedFilter(
-        upload=upload, scan_type=scan_type, severity=severity, host=host, reason=reason,
-        date_from=date_from, date_to=date_to, q=q,
+        upload=upload,
+        scan_type=scan_type,
+        severity=severity,
+        host=host,
+        reason=reason,
+        date_from=date_from,
+        date_to=date_to,
+        q=q,
     )
 
 
@@ -67,7 +92,9 @@ def finding_out(row: UnassignedFinding) -> UnassignedFindingOut:
         scan_type=row.scan_type,
         date=row.date,
         reporter=row.reporter,
-        host=HostOut(ip=row.host_ip, fqdn=row.host_fqdn, netbios=row.host_netbios, mac=row.host_mac),
+        host=HostOut(
+            ip=row.host_ip, fqdn=row.host_fqdn, netbios=row.host_netbios, mac=row.host_mac
+        ),
         port=row.port,
         protocol=row.protocol,
         reason=row.reason,
@@ -104,19 +131,28 @@ async def list_unassigned(
     )
 
 
-@router.post("/assign/", response_model=AssignOut, summary="Assign to an existing product", responses=ERRORS)
+@router.post(
+    "/assign/", response_model=AssignOut, summary="Assign to an existing product", responses=ERRORS
+)
 async def assign(body: AssignIn, ctx: ContextDep, caller: CallerDep) -> AssignOut:
     """Push the selected findings to a product and remember their hosts for it."""
     return await actions.assign(ctx, caller, body, body.product)
 
 
-@router.post("/create_product/", response_model=AssignOut, summary="Assign to a new product", responses=ERRORS)
+@router.post(
+    "/create_product/",
+    response_model=AssignOut,
+    summary="Assign to a new product",
+    responses=ERRORS,
+)
 async def create_product(body: CreateProductIn, ctx: ContextDep, caller: CallerDep) -> AssignOut:
     """Create a product in DefectDojo (and its product type when named and missing), then assign."""
     return await actions.create_product(ctx, caller, body)
 
 
-@router.post("/disregard/", response_model=DisregardOut, summary="Disregard findings", responses=ERRORS)
+@router.post(
+    "/disregard/", response_model=DisregardOut, summary="Disregard findings", responses=ERRORS
+)
 async def disregard(body: DisregardIn, ctx: ContextDep, caller: CallerDep) -> DisregardOut:
     """Remove the selected findings without pushing them; a later upload shows them again."""
     return DisregardOut(disregarded=await actions.disregard(ctx, caller, body))

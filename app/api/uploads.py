@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import tempfile
 from collections.abc import Iterator
@@ -37,9 +38,7 @@ def _local_copy(file: UploadFile, max_bytes: int) -> Iterator[intake.IncomingFil
             while block := file.file.read(COPY_BLOCK):
                 size += len(block)
                 if size > max_bytes:
-                    raise PayloadTooLarge(
-                        f"the file is larger than the limit of {max_bytes} bytes"
-                    )
+                    raise PayloadTooLarge(f"the file is larger than the limit of {max_bytes} bytes")
                 out.write(block)
         yield intake.IncomingFile(path=path, name=file.filename or "scan", size=size)
 
@@ -65,7 +64,9 @@ async def smart_import(
     ctx: ContextDep,
     caller: CallerDep,
     file: Annotated[UploadFile, File(description="The scan report")],
-    scan_type: Annotated[str | None, Form(description="DefectDojo scan type; omit to detect")] = None,
+    scan_type: Annotated[
+        str | None, Form(description="DefectDojo scan type; omit to detect")
+    ] = None,
     scan_date: Annotated[dt.date | None, Form()] = None,
     minimum_severity: Annotated[str, Form()] = "Info",
     active: Annotated[bool | None, Form()] = None,
@@ -79,19 +80,30 @@ async def smart_import(
     close_old_findings: Annotated[bool, Form()] = False,
     engagement_name: Annotated[str, Form()] = "Smart Upload",
     test_title: Annotated[str | None, Form()] = None,
-    wait: Annotated[bool | None, Form(description="Answer when done (default for small files)")] = None,
-    dry_run: Annotated[bool, Form(description="Parse and route only; store and push nothing")] = False,
+    wait: Annotated[
+        bool | None, Form(description="Answer when done (default for small files)")
+    ] = None,
+    dry_run: Annotated[
+        bool, Form(description="Parse and route only; store and push nothing")
+    ] = False,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> UploadSummary:
     """Import a scan: parse it, route every finding to its product, push each share into
     DefectDojo, and keep the rest as unassigned findings."""
     try:
         options = UploadOptions(
-            scan_date=scan_date, minimum_severity=minimum_severity, active=active,  # type: ignore[arg-type]
-            verified=verified, tags=tags or [], version=version or None,
-            branch_tag=branch_tag or None, commit_hash=commit_hash or None,
-            build_id=build_id or None, group_by=group_by or None,
-            close_old_findings=close_old_findings, engagement_name=engagement_name,
+            scan_date=scan_date,
+            minimum_severity=minimum_severity,
+            active=active,
+            verified=verified,
+            tags=tags or [],
+            version=version or None,
+            branch_tag=branch_tag or None,
+            commit_hash=commit_hash or None,
+            build_id=build_id or None,
+            group_by=group_by or None,
+            close_old_findings=close_old_findings,
+            engagement_name=engagement_name,
             test_title=test_title or None,
         )
     except ValidationError as error:
@@ -107,17 +119,22 @@ async def smart_import(
         if run_now:
             intake.validate(fmt, incoming)
         received = await intake.receive(
-            ctx, caller, incoming, fmt=fmt, scope_title=scope_title, options=options,
-            idempotency_key=idempotency_key, claim=run_now,
+            ctx,
+            caller,
+            incoming,
+            fmt=fmt,
+            scope_title=scope_title,
+            options=options,
+            idempotency_key=idempotency_key,
+            claim=run_now,
         )
         upload_id = received.upload.id
         if received.replayed:
             response.status_code = 200
         elif run_now:
-            try:
+            # a scan that fails to parse late is recorded on the upload; the summary shows it
+            with contextlib.suppress(ScanFormatError):
                 await process_upload(ctx, upload_id, local_copy=incoming.path)
-            except ScanFormatError:
-                pass  # recorded on the upload; the summary shows it
         else:
             response.status_code = 202
             response.headers["Location"] = _location(request, upload_id)
@@ -188,5 +205,3 @@ async def list_uploads(
         previous=preceding,
         results=[summarise(row, pushes[row.id], root_path=root) for row in rows],
     )
-
-

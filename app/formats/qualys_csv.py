@@ -9,7 +9,8 @@ ends in `.csv`), and what this module mirrors, with its default settings
   export's shape); every other row is skipped.
 - Rows merge into one finding per "QID": the first row of a QID makes the finding (title
   `"QID-<QID> | <Title>"`, severity, date), every row adds its endpoint. So a record is one
-  row, titled, rated and dated like its QID's first row; its (title, host) pairs are DD's.
+  row, titled and rated like its QID's first row, so its (title, host) pairs are DD's; its
+  date is the row's own, which is what the finding gets when a subset makes the row first.
 - Severity: "Severity" 1 Info, 2 Low, 3 Medium, 4 High, 5 Critical, else Info; in the PCI
   shape "SEVERITY" is taken as written (Info-like words become Info, as DD's importer does).
 - Endpoint host (`dd_host`): from "FQDN" when non-empty, which DD reads as a URL (a bare name
@@ -64,7 +65,7 @@ class _Table:
         self.table = csvstream.open_table(source, what=WHAT, required=(("Title", "VULN TITLE"),))
         self.header = self.table.header
         self.position = {name: i for i, name in enumerate(self.header)}
-        self.findings: dict[str, tuple[str, str, dt.date | None]] = {}
+        self.findings: dict[str, tuple[str, str]] = {}
 
     def cell(self, fields: list[str], name: str) -> str:
         position = self.position.get(name)
@@ -95,8 +96,7 @@ class _Table:
             self._check_fixed(number, self.cell(fields, "Date Last Fixed"))
             severity = _LEVELS.get(self.cell(fields, "Severity"), "Info")
             title = f"QID-{qid} | {self.cell(fields, 'Title')}"
-        date = None if pci else _date(self.cell(fields, "Last Detected"))
-        title, severity, date = self.findings.setdefault(qid, (title, severity, date))
+        title, severity = self.findings.setdefault(qid, (title, severity))
         port = self.cell(fields, "PORT" if pci else "Port").strip()
         cves = self.cell(fields, "CVE ID" if "CVE ID" in self.position else "CVEID")
         return Record(
@@ -106,7 +106,7 @@ class _Table:
             host=self._host(number, fields),
             port=int(port) if port.isdigit() else None,
             protocol=self.cell(fields, "PROTOCOL" if pci else "Protocol").strip() or None,
-            date=date,
+            date=None if pci else _date(self.cell(fields, "Last Detected")),
             scanner_id=qid or None,
             vulnerability_ids=tuple(cve.strip() for cve in cves.split(",") if cve.strip()),
             description=self.cell(fields, "THREAT" if pci else "Threat"),

@@ -7,9 +7,21 @@ declared scan type, or among all formats when no scan type is given.
 
 from __future__ import annotations
 
-from app.formats import nmap, tenable_csv, tenable_xml
-from app.formats import burp, generic_csv, generic_json, nuclei, zap
-from app.formats import nexpose, openvas_csv, openvas_xml, qualys_csv, qualys_xml
+from app.formats import (
+    burp,
+    generic_csv,
+    generic_json,
+    nexpose,
+    nmap,
+    nuclei,
+    openvas_csv,
+    openvas_xml,
+    qualys_csv,
+    qualys_xml,
+    tenable_csv,
+    tenable_xml,
+    zap,
+)
 from app.formats.base import ScanFormat, ScanFormatError
 
 FORMATS: dict[str, ScanFormat] = {

@@ -95,7 +95,7 @@ def iterparse(
 
 def release(element: etree._Element) -> None:
     """Free a processed element and the already-processed siblings before it."""
-    element.clear(keep_tail=True)
+    element.clear(keep_tail=True)  # type: ignore[call-arg]  # lxml-stubs predate keep_tail
     parent = element.getparent()
     if parent is None:
         return

@@ -136,21 +136,21 @@ def encode_label(label: str) -> str | None:
 def normalise_ip(value: str) -> str | None:
     """The canonical text of an IPv4 or IPv6 address, or None when `value` is not one."""
     text = value.strip()
-    try:
-        # Strict dotted-quad (no leading zeros, four parts) is already canonical; this fast
-        # path skips `ipaddress` for the commonest identifier of all.
-        socket.inet_pton(socket.AF_INET, text)
-    except (OSError, ValueError):
-        pass
-    else:
+    if ":" not in text:
+        # Only IPv4 is possible. Cheap string tests first: raising is costly, and most
+        # identifiers that reach here are host names.
+        if text.count(".") != 3 or not text.replace(".", "").isdigit():
+            return None
+        try:
+            # Strict dotted-quad (no leading zeros, four parts) is already canonical.
+            socket.inet_pton(socket.AF_INET, text)
+        except (OSError, ValueError):
+            return None
         return text
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
-    text = text.partition("%")[0]
-    if ":" not in text:
-        return None
     try:
-        address = ipaddress.IPv6Address(text)
+        address = ipaddress.IPv6Address(text.partition("%")[0])
     except ValueError:
         return None
     mapped = address.ipv4_mapped
@@ -187,11 +187,11 @@ def split_host_port(value: str) -> tuple[str | None, int | None]:
     the text gives none. This is how a DefectDojo endpoint host is read: some rows carry a
     URL or `host:port` in the host field."""
     text = value.strip()
-    address = normalise_ip(text.removesuffix("."))
+    if _URL_MARKS.isdisjoint(text):
+        return normalise_ip(text.removesuffix(".")) or normalise_hostname(text), None
+    address = normalise_ip(text)
     if address is not None:
         return address, None
-    if _URL_MARKS.isdisjoint(text):
-        return normalise_hostname(text), None
     host, port, _ = split_url(text)
     return host, port
 

@@ -167,7 +167,7 @@ class RuleSet:
         self._v4: _Tree = pytricia.PyTricia(32)
         self._v6: _Tree = pytricia.PyTricia(128)
         self._exact: dict[str, tuple[tuple[Key, Rule], ...]] = {}
-        self._groups: dict[tuple[str, str], _Group] = {}
+        self._groups: dict[str, dict[str, _Group]] = {}
         self._rejected: tuple[tuple[Rule, str], ...] = ()
 
     @classmethod
@@ -201,7 +201,8 @@ class RuleSet:
             self._count += 1
         self._index_networks(networks)
         self._exact = {name: tuple(sorted(found)) for name, found in exact.items()}
-        self._groups = {at: _group(members) for at, members in groups.items()}
+        for (anchor, first), members in groups.items():
+            self._groups.setdefault(anchor, {})[first] = _group(members)
         self._rejected = tuple(rejected)
         return self
 
@@ -236,6 +237,27 @@ class RuleSet:
             return self._v4
         return None
 
+    def _candidate_groups(self, name: str) -> Iterator[_Group]:
+        """The glob groups that can match a name: those anchored on one of its label
+        suffixes (or on none), starting with its first character or with a wildcard."""
+        groups = self._groups
+        first = name[:1]
+        anchor = ""
+        position = -1
+        while True:
+            by_first = groups.get(anchor)
+            if by_first is not None:
+                group = by_first.get(first)
+                if group is not None:
+                    yield group
+                group = by_first.get("")
+                if group is not None:
+                    yield group
+            position = name.find(".", position + 1)
+            if position == -1:
+                return
+            anchor = name[position + 1 :]
+
     def __len__(self) -> int:
         """Rules in use (not counting rejected ones)."""
         return self._count
@@ -255,10 +277,7 @@ class RuleSet:
         best: list[tuple[Key, Rule]] = []
         for key, rule in self._exact.get(identifier, ()):
             _offer(best, key, rule)
-        for at in _group_keys(identifier):
-            group = self._groups.get(at)
-            if group is None:
-                continue
+        for group in self._candidate_groups(identifier):
             found = group.combined.fullmatch(identifier)
             if found is None or found.lastindex is None:
                 continue
@@ -285,14 +304,12 @@ class RuleSet:
                 prefix = tree.parent(prefix)
         else:
             found.extend(rule for _, rule in self._exact.get(identifier, ()))
-            for at in _group_keys(identifier):
-                group = self._groups.get(at)
-                if group is not None:
-                    found.extend(
-                        rule
-                        for rule, glob in zip(group.rules, group.globs, strict=True)
-                        if glob.regex.fullmatch(identifier)
-                    )
+            for group in self._candidate_groups(identifier):
+                found.extend(
+                    rule
+                    for rule, glob in zip(group.rules, group.globs, strict=True)
+                    if glob.regex.fullmatch(identifier)
+                )
         return sorted(found, key=lambda rule: self._keys[rule.id])
 
 
@@ -320,20 +337,6 @@ def _offer(best: list[tuple[Key, Rule]], key: Key, rule: Rule) -> None:
         if key[:3] < current:
             best.clear()
     best.append((key, rule))
-
-
-def _group_keys(name: str) -> Iterator[tuple[str, str]]:
-    """The glob groups a name can match: each label suffix (and none), by first character."""
-    first = name[:1]
-    anchor = ""
-    position = -1
-    while True:
-        yield anchor, first
-        yield anchor, ""
-        position = name.find(".", position + 1)
-        if position == -1:
-            return
-        anchor = name[position + 1 :]
 
 
 def _group(members: list[tuple[Key, Rule, Glob]]) -> _Group:

@@ -7,6 +7,7 @@ An upload routes against whatever index is in memory; it never waits for a refre
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Iterable
@@ -54,14 +55,14 @@ class IndexService:
         GET /index/ and /ready.
         """
         if self._dojo is None:
-            raise DojoError(None, "no service token is configured (DD_API_TOKEN)")
+            raise DojoError("no service token is configured (DD_API_TOKEN)")
         async with self._refresh_lock:
             started = time.monotonic()
             try:
                 rows = [
                     (row.product, row.host, row.port)
                     async for row in self._dojo.iter_endpoints(page_size=self._page_size)
-                    if row.host
+                    if row.host and row.product is not None
                 ]
                 products = {p.id: p.name for p in await self._dojo.list_products()}
             except DojoError as error:
@@ -101,8 +102,7 @@ class IndexService:
     async def run_refresh_loop(self, interval_seconds: float) -> None:
         """Refresh on an interval for as long as the service runs."""
         while True:
-            try:
+            # a failure is recorded by refresh(); the previous index stays in use
+            with contextlib.suppress(DojoError):
                 await self.refresh()
-            except DojoError:
-                pass  # recorded by refresh(); the previous index stays in use
             await asyncio.sleep(interval_seconds)

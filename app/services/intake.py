@@ -19,10 +19,18 @@ from app.errors import BadRequest, Conflict, TooManyRequests
 from app.formats.base import ScanFormat, ScanFormatError
 from app.formats.registry import resolve
 from app.formats.xmlsafe import PROLOGUE_BYTES
-from app.schemas import PlanItem, ProductResult, RecordCounts, UnassignedSummary, UploadOptions
-from app.schemas import UploadSummary, UserRef
+from app.schemas import (
+    PlanItem,
+    ProductResult,
+    RecordCounts,
+    UnassignedSummary,
+    UploadOptions,
+    UploadSummary,
+    UserRef,
+)
 from app.services.auth import Caller
 from app.services.context import Context
+from app.services.keeping import stored_title
 from app.services.planning import Plan, plan_records
 from app.store import files, uploads
 from app.store.models import Upload
@@ -172,7 +180,7 @@ async def dry_run(
             while batch := await asyncio.to_thread(next, batches, None):
                 for record, decision in batch:
                     item = PlanItem(
-                        title=record.title,
+                        title=stored_title(record.title),
                         severity=record.severity,
                         host=record.host.display(),
                         port=record.port,

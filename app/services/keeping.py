@@ -5,11 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from titlecase import titlecase
+
 from app.formats.base import SEVERITY_RANK, Record
 from app.matching.identity import record_identifiers
 from app.store.models import Upload
 
 DESCRIPTION_LIMIT = 2000
+TITLE_LIMIT = 511
+
+
+def stored_title(title: str) -> str:
+    """The title as DefectDojo stores it: Finding.save() title-cases the first 511
+    characters, so "Open port: 21/tcp" is kept as "Open Port: 21/TCP". Showing it that way
+    lets a person match the list with what DefectDojo shows."""
+    return titlecase(title[:TITLE_LIMIT])
 
 
 def unassigned_row(
@@ -26,7 +36,7 @@ def unassigned_row(
     return {
         "upload_id": upload.id,
         "record_index": record.index,
-        "title": record.title,
+        "title": stored_title(record.title),
         "severity": record.severity,
         "severity_rank": SEVERITY_RANK.get(record.severity, 0),
         "scan_type": upload.scan_type,

@@ -34,7 +34,6 @@ from app.store.models import ProductPush, Upload
 log = logging.getLogger(__name__)
 
 
-
 def test_title(upload: Upload) -> str:
     """The scope title keying the DefectDojo test: test_title, the scan's own name, or the
     scan type (design section 2, step 4)."""
@@ -138,7 +137,8 @@ async def push_pending(
         upload = await uploads.get(session, upload_id=upload_id)
         assert upload is not None
         pending = [
-            p for p in await uploads.pushes_of(session, upload_id=upload_id)
+            p
+            for p in await uploads.pushes_of(session, upload_id=upload_id)
             if p.status == "pending"
         ]
     if token is None:
@@ -239,7 +239,9 @@ async def finish(ctx: Context, upload_id: int) -> None:
     async with ctx.sessions.begin() as session:
         upload = await uploads.get(session, upload_id=upload_id)
         assert upload is not None
-        failed = any(p.status == "failed" for p in await uploads.pushes_of(session, upload_id=upload_id))
+        failed = any(
+            p.status == "failed" for p in await uploads.pushes_of(session, upload_id=upload_id)
+        )
         upload.status = "completed_with_errors" if failed else "completed"
         upload.finished_at = dt.datetime.now(dt.UTC)
         upload.caller_token = None
@@ -250,9 +252,10 @@ async def finish(ctx: Context, upload_id: int) -> None:
 
 async def release_file_if_unneeded(session: AsyncSession, upload: Upload) -> None:
     """Drop the stored file when no record of the upload is waiting for a decision."""
-    if upload.file_retained and await unassigned_store.count_for_upload(
-        session, upload_id=upload.id
-    ) == 0:
+    if (
+        upload.file_retained
+        and await unassigned_store.count_for_upload(session, upload_id=upload.id) == 0
+    ):
         await files.drop_file(session, upload_id=upload.id)
         upload.file_retained = False
 

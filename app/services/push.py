@@ -16,7 +16,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
 from app.dojo.client import DojoClient
 from app.dojo.errors import DojoError, DojoNotFound, DojoPermissionDenied
@@ -56,10 +56,23 @@ def import_options(scan_type: str, options: UploadOptions, test_title: str) -> I
         branch_tag=options.branch_tag,
         commit_hash=options.commit_hash,
         build_id=options.build_id,
-        group_by=options.group_by,  # type: ignore[arg-type]
+        group_by=options.group_by,
         close_old_findings=options.close_old_findings,
         test_title=test_title,
     )
+
+
+_SUBSET_SUFFIXES = {"xml": (".xml", ".nessus"), "csv": (".csv",), "json": (".json", ".jsonl")}
+
+
+def subset_file_name(file_name: str, fmt: ScanFormat) -> str:
+    """The name the subset is sent under. Some of DefectDojo's parsers choose their variant
+    by extension (Tenable: .xml/.nessus or .csv; Generic: .json or .csv), so a file uploaded
+    without the usual extension gets it appended."""
+    accepted = _SUBSET_SUFFIXES.get(fmt.name.rsplit("-", 1)[-1], ())
+    if not accepted or file_name.lower().endswith(accepted):
+        return file_name
+    return file_name + accepted[0]
 
 
 async def push_share(
@@ -79,8 +92,13 @@ async def push_share(
             fmt.write_subset(original, set(target.record_indexes), subset)
         try:
             return await _push(
-                dojo, retry, subset=subset, file_name=file_name, scan_type=scan_type,
-                options=options, target=target,
+                dojo,
+                retry,
+                subset=subset,
+                file_name=subset_file_name(file_name, fmt),
+                scan_type=scan_type,
+                options=options,
+                target=target,
             )
         except (DojoPermissionDenied, DojoNotFound) as error:
             return PushOutcome(
@@ -96,7 +114,7 @@ async def _push(
     dojo: DojoClient,
     retry: RetryPolicy,
     *,
-    subset: tempfile._TemporaryFileWrapper[bytes],
+    subset: IO[bytes],
     file_name: str,
     scan_type: str,
     options: UploadOptions,

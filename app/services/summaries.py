@@ -50,8 +50,8 @@ def _product(push: ProductPush) -> ProductResult:
         engagement_id=push.engagement_id,
         test_id=push.test_id,
         test_title=push.test_title,
-        push=push.push,  # type: ignore[arg-type]
-        status=push.status,  # type: ignore[arg-type]
+        push=push.push,
+        status=push.status,
         records=len(push.record_indexes),
         hosts=list(push.hosts),
         statistics=push.statistics,

@@ -57,18 +57,16 @@ async def create_product(ctx: Context, caller: Caller, request: CreateProductIn)
                 for t in await dojo.list_product_types(name=request.product_type_name)
                 if t.name == request.product_type_name
             ]
-            type_id = found[0].id if found else (
-                await dojo.create_product_type(request.product_type_name)
-            ).id
-        product = await dojo.create_product(
-            request.product_name, type_id, request.description
-        )
+            type_id = (
+                found[0].id
+                if found
+                else (await dojo.create_product_type(request.product_type_name)).id
+            )
+        product = await dojo.create_product(request.product_name, type_id, request.description)
     except DojoRejected as error:
         raise BadRequest(f"DefectDojo refused the product: {error.message}") from error
     except DojoPermissionDenied as error:
-        raise NotFound(
-            "you may not create products in this product type in DefectDojo"
-        ) from error
+        raise NotFound("you may not create products in this product type in DefectDojo") from error
     except DojoError as error:
         raise DojoUnreachable(f"DefectDojo could not be reached: {error}") from error
     return await _assign_rows(ctx, caller, rows, product)
@@ -133,7 +131,9 @@ async def _assign_rows(
 ) -> AssignOut:
     results: list[PushResult] = []
     assigned = 0
-    by_upload = itertools.groupby(sorted(rows, key=lambda r: r.upload_id), key=lambda r: r.upload_id)
+    by_upload = itertools.groupby(
+        sorted(rows, key=lambda r: r.upload_id), key=lambda r: r.upload_id
+    )
     for upload_id, group in by_upload:
         group_rows = list(group)
         result = await _assign_upload_rows(ctx, caller, upload_id, group_rows, product)
@@ -181,15 +181,21 @@ async def _assign_upload_rows(
             file_name=upload.file_name,
             scan_type=upload.scan_type,
             options=UploadOptions.model_validate(upload.options),
-            target=PushTarget(product_id=product.id, test_title=title, record_indexes=frozenset(share)),
+            target=PushTarget(
+                product_id=product.id, test_title=title, record_indexes=frozenset(share)
+            ),
         )
     ids = [row.id for row in rows]
     if outcome.status == "failed":
         async with ctx.sessions.begin() as session:
             await store.mark_error(session, ids=ids, error=outcome.error or "push failed")
         return PushResult(
-            product_id=product.id, product_name=product.name, test_id=None,
-            records=len(rows), status="failed", error=outcome.error,
+            product_id=product.id,
+            product_name=product.name,
+            test_id=None,
+            records=len(rows),
+            status="failed",
+            error=outcome.error,
         )
     hosts = {row.host_display for row in rows if row.host_display}
     async with ctx.sessions.begin() as session:
@@ -229,6 +235,10 @@ async def _assign_upload_rows(
         hosts=[(identifier, None) for row in rows for identifier in row.identifiers],
     )
     return PushResult(
-        product_id=product.id, product_name=product.name, test_id=outcome.test_id,
-        records=len(rows), status="pushed", error=None,
+        product_id=product.id,
+        product_name=product.name,
+        test_id=outcome.test_id,
+        records=len(rows),
+        status="pushed",
+        error=None,
     )

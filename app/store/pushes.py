@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -12,7 +12,7 @@ from app.store.models import ProductPush
 
 
 async def get(session: AsyncSession, *, push_id: int) -> ProductPush | None:
-    return await session.get(ProductPush, push_id)
+    return (await session.scalars(select(ProductPush).where(ProductPush.id == push_id))).first()
 
 
 async def find(
@@ -28,7 +28,7 @@ async def find(
         ProductPush.product_id == product_id,
         ProductPush.test_title == test_title,
     )
-    return await session.scalar(query.with_for_update() if for_update else query)
+    return (await session.scalars(query.with_for_update() if for_update else query)).first()
 
 
 async def add_share(
@@ -39,7 +39,7 @@ async def add_share(
     product_name: str,
     test_title: str,
     record_indexes: Sequence[int],
-    hosts: Sequence[str],
+    hosts: Iterable[str],
 ) -> ProductPush:
     """Create the push of a share, or grow an existing one by more records; status pending."""
     push = await find(

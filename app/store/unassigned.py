@@ -109,9 +109,9 @@ async def list_page(
     order = (column.desc(), id_column.desc()) if descending else (column.asc(), id_column.asc())
     query = _filtered(filters, owner_id)
     count = await session.scalar(
-        select(func.count()).select_from(UnassignedFinding).where(
-            and_(True, *_conditions(filters, owner_id))
-        )
+        select(func.count())
+        .select_from(UnassignedFinding)
+        .where(and_(True, *_conditions(filters, owner_id)))
     )
     rows = await session.scalars(query.order_by(*order).limit(limit).offset(offset))
     return int(count or 0), list(rows)
@@ -161,6 +161,4 @@ async def count_for_upload(session: AsyncSession, *, upload_id: int) -> int:
 
 async def delete_for_upload(session: AsyncSession, *, upload_id: int) -> None:
     """Drop what an interrupted run of this upload had kept, so a resumed run starts clean."""
-    await session.execute(
-        delete(UnassignedFinding).where(UnassignedFinding.upload_id == upload_id)
-    )
+    await session.execute(delete(UnassignedFinding).where(UnassignedFinding.upload_id == upload_id))

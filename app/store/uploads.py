@@ -27,7 +27,7 @@ async def create(session: AsyncSession, **fields: Any) -> Upload:
 
 
 async def get(session: AsyncSession, *, upload_id: int) -> Upload | None:
-    return await session.get(Upload, upload_id)
+    return (await session.scalars(select(Upload).where(Upload.id == upload_id))).first()
 
 
 async def get_for_owner(
@@ -43,9 +43,8 @@ async def get_for_owner(
 async def find_by_idempotency_key(
     session: AsyncSession, *, owner_id: int, key: str
 ) -> Upload | None:
-    return await session.scalar(
-        select(Upload).where(Upload.uploaded_by_id == owner_id, Upload.idempotency_key == key)
-    )
+    query = select(Upload).where(Upload.uploaded_by_id == owner_id, Upload.idempotency_key == key)
+    return (await session.scalars(query)).first()
 
 
 async def list_page(
@@ -126,9 +125,7 @@ async def pushes_of_many(
     session: AsyncSession, *, upload_ids: list[int]
 ) -> dict[int, list[ProductPush]]:
     rows = await session.scalars(
-        select(ProductPush)
-        .where(ProductPush.upload_id.in_(upload_ids))
-        .order_by(ProductPush.id)
+        select(ProductPush).where(ProductPush.upload_id.in_(upload_ids)).order_by(ProductPush.id)
     )
     grouped: dict[int, list[ProductPush]] = {upload_id: [] for upload_id in upload_ids}
     for push in rows:

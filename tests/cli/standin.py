@@ -31,7 +31,12 @@ DESIGN_SUMMARY: dict[str, Any] = {
     "created_at": "2026-12-04T10:00:00Z",
     "finished_at": "2026-12-04T10:00:09Z",
     "uploaded_by": {"id": 3, "username": "alice"},
-    "records": {"parsed": 296, "dropped_below_minimum_severity": 0, "routed": 120, "unassigned": 176},
+    "records": {
+        "parsed": 296,
+        "dropped_below_minimum_severity": 0,
+        "routed": 120,
+        "unassigned": 176,
+    },
     "products": [
         {
             "product_id": 4,

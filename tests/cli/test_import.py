@@ -129,7 +129,12 @@ class TestFailOn:
     @pytest.mark.parametrize(
         ("answer", "fail_on", "expected", "said"),
         [
-            (DESIGN_SUMMARY, "unassigned", 1, "176 findings unassigned (ambiguous 46, no_match 130)"),
+            (
+                DESIGN_SUMMARY,
+                "unassigned",
+                1,
+                "176 findings unassigned (ambiguous 46, no_match 130)",
+            ),
             (all_routed(), "unassigned", 0, None),
             (
                 summary(unassigned={"total": 3, "by_reason": {"forbidden": 3}, "url": None}),

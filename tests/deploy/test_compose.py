@@ -117,7 +117,8 @@ def test_other_images_have_explicit_versions_or_are_built_here(services: dict[st
         if "build" in service:
             assert (REPO / service["build"]["context"] / service["build"]["dockerfile"]).is_file()
             continue
-        # A full release: major.minor for Postgres (its patch level), major.minor.patch else.
+        # A full release number: major.minor.patch, or major.minor where that is one
+        # (Postgres numbers its releases so).
         image = service["image"]
         assert re.search(r":\d+\.\d+(\.\d+)?(-[a-z0-9.]+)?$", image), f"{name}: {image}"
 
@@ -206,9 +207,7 @@ def test_service_token_goes_from_the_one_shot_step_to_the_service(
 
 
 @pytest.mark.parametrize("name", ["smart-upload", "smart-upload-worker"])
-def test_service_variables_are_settings_of_the_service(
-    services: dict[str, Any], name: str
-) -> None:
+def test_service_variables_are_settings_of_the_service(services: dict[str, Any], name: str) -> None:
     known = {
         info.validation_alias
         if isinstance(info.validation_alias, str)

@@ -120,7 +120,7 @@ def test_runs_as_a_created_unprivileged_user() -> None:
     created = " ".join(i.arguments for i in of(final, "RUN"))
 
     assert user.arguments not in ("root", "0", "0:0")
-    assert f"useradd --system --uid \"${{APP_UID}}\" --gid {user.arguments}" in created
+    assert f'useradd --system --uid "${{APP_UID}}" --gid {user.arguments}' in created
     assert of(final, "ARG")[0].arguments == "APP_UID=10001"
     assert all(final.index(i) > position for i in of(final, "CMD") + of(final, "ENTRYPOINT"))
 
@@ -146,7 +146,7 @@ def test_entrypoint_migrates_then_serves_with_uvicorn_behind_a_proxy() -> None:
     assert copy.arguments.split()[-1].endswith("/" + entrypoint.exec_form()[0])
     assert "--chmod=0755" in copy.arguments
     assert command.exec_form() == [
-        "uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers",
+        "uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers",  # noqa: S104
     ]  # fmt: skip
     assert expose.arguments == "8000"
     # uvicorn's own variable: which proxies' X-Forwarded-* headers are trusted.
@@ -195,7 +195,9 @@ def run_entrypoint(
     bin_dir.mkdir()
     log = tmp_path / "calls.log"
     alembic = bin_dir / "alembic"
-    alembic.write_text(f'#!/bin/sh\necho "alembic $*" >> {shlex.quote(str(log))}\nexit {alembic_status}\n')
+    alembic.write_text(
+        f'#!/bin/sh\necho "alembic $*" >> {shlex.quote(str(log))}\nexit {alembic_status}\n'
+    )
     alembic.chmod(0o755)
     env = {"PATH": f"{bin_dir}:{os.environ['PATH']}"}
     if migrate is not None:
@@ -244,6 +246,8 @@ def test_the_installed_wheel_carries_every_file_of_the_package(tmp_path: Path) -
         pytest.fail(f"pip wheel failed:\n{result.stderr}")
     [wheel] = (tmp_path / "out").glob("*.whl")
     in_wheel = {n for n in zipfile.ZipFile(wheel).namelist() if n.startswith("app/")}
-    in_source = {p.relative_to(source).as_posix() for p in (source / "app").rglob("*") if p.is_file()}
+    in_source = {
+        p.relative_to(source).as_posix() for p in (source / "app").rglob("*") if p.is_file()
+    }
 
     assert in_source - in_wheel == set()

@@ -77,9 +77,7 @@ class World:
         return self.dojo.add_product(name, members=members)
 
     def tests_of(self, product: Product) -> list[Any]:
-        engagements = {
-            e.id for e in self.dojo.engagements.values() if e.product_id == product.id
-        }
+        engagements = {e.id for e in self.dojo.engagements.values() if e.product_id == product.id}
         return [t for t in self.dojo.tests.values() if t.engagement_id in engagements]
 
     def finding_hosts(self, product: Product) -> set[tuple[str, str]]:

@@ -158,8 +158,6 @@ class TestDojoRefusals:
 
         [pushed] = summary["products"]
         assert pushed["status"] == "pushed"
-        imports = [
-            call for call in world.dojo.calls if call.path == "/api/v2/import-scan/"
-        ]
+        imports = [call for call in world.dojo.calls if call.path == "/api/v2/import-scan/"]
         assert [call.status for call in imports] == [500, 500, 201]
         assert len(world.tests_of(world.dojo.products[product_id])) == 1

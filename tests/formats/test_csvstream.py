@@ -100,6 +100,5 @@ class TestWriter:
         assert out.getvalue() == 'é;"a;b"\r\n'.encode()
         out.write(b"still open")
 
-    def test_sniff_helpers_tolerate_any_bytes(self) -> None:
-        assert csvstream.parse_header("x;y\n".encode("utf-16"), ";") == ["x", "y"]
-        assert csvstream.first_line(b"\xff\xfe\xfe") != ""
+    def test_sniff_helpers_read_a_utf16_header(self) -> None:
+        assert csvstream.parse_header("x;y\nrest".encode("utf-16"), ";") == ["x", "y"]

@@ -11,6 +11,7 @@ Info (test_parsed_finding_with_invalid_severity_has_info_severity).
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 from app.formats.base import ScanFormatError
 from app.formats.generic_csv import FORMAT
 from bench import gen_generic
+from tests.formats import hostile
 from tests.formats.webcheck import pairs, parse, round_trip, subset
 
 SHARED = Path(__file__).parents[3] / "shared" / "scans" / "generic"
@@ -134,3 +136,33 @@ class TestHostile:
         assert fragment in str(caught.value)
         if data and fragment not in ("Severity",):
             assert caught.value.line is not None or caught.value.record is not None
+
+
+class TestSharedHostileBuilders:
+    """The builders of tests/formats/hostile.py applied to the shared sample."""
+
+    VALID = (SHARED / "generic_report1.csv").read_bytes()
+
+    @pytest.mark.parametrize(
+        "build",
+        [
+            lambda valid: hostile.latin1_csv(valid),
+            lambda valid: hostile.huge_csv_field(valid),
+            lambda valid: hostile.huge_csv_line(valid, size=20 * 1024 * 1024),
+            lambda valid: hostile.without_column(valid, "Severity"),
+            lambda valid: hostile.empty(),
+        ],
+        ids=["latin-1", "10-MiB-field", "20-MiB-line", "missing-column", "empty"],
+    )
+    def test_refused(self, build: Callable[[bytes], bytes]) -> None:
+        data = build(self.VALID)
+        hostile.assert_refused(FORMAT, data, located=bool(data))
+
+    def test_utf16_sample_gives_the_same_records(self) -> None:
+        assert parse(FORMAT, hostile.utf16_csv(self.VALID)) == parse(FORMAT, self.VALID)
+
+    def test_truncated_file_keeps_a_consistent_subset(self) -> None:
+        data = hostile.truncated(self.VALID)
+        records = parse(FORMAT, data)
+        assert [r.host.dd_host for r in records] == ["vulnerable.endpoint.com"]
+        round_trip(FORMAT, data, {0})
