@@ -14,8 +14,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from bench import gen_burp, gen_generic, gen_nmap, gen_nuclei, gen_tenable, gen_zap
-from bench import gen_nexpose, gen_openvas, gen_qualys
+from bench import (
+    gen_burp,
+    gen_generic,
+    gen_nexpose,
+    gen_nmap,
+    gen_nuclei,
+    gen_openvas,
+    gen_qualys,
+    gen_tenable,
+    gen_zap,
+)
 
 Generator = Callable[..., None]
 

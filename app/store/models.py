@@ -205,3 +205,35 @@ class IndexState(Base):
     duration_seconds: Mapped[float | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[dt.datetime | None]
+
+
+class RoutingRule(Base):
+    """A person's rule: hosts matching `pattern` (a CIDR range or hostname glob) go to a product."""
+
+    __tablename__ = "routing_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    pattern: Mapped[str] = mapped_column(String(512))
+    product_id: Mapped[int] = mapped_column(Integer, index=True)
+    product_name: Mapped[str] = mapped_column(String(255))
+    priority: Mapped[int] = mapped_column(Integer, default=100)
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(150))
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now, server_default=func.now())
+    updated_by: Mapped[str] = mapped_column(String(150))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=_now, onupdate=_now)
+
+
+class RoutingRuleChange(Base):
+    """The history of routing rules: who created, changed or deleted which rule, and when."""
+
+    __tablename__ = "routing_rule_changes"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    rule_id: Mapped[int] = mapped_column(Integer, index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    changed_by: Mapped[str] = mapped_column(String(150))
+    changed_at: Mapped[dt.datetime] = mapped_column(default=_now, server_default=func.now())
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)

@@ -258,21 +258,24 @@ def proxy() -> Iterator[httpx.Client]:
     dojo.daemon_threads = True
     threading.Thread(target=dojo.serve_forever, daemon=True).start()
     listen = free_port()
-    with serve_asgi(service_app) as service_url:
-        service_port = int(service_url.rsplit(":", 1)[1])
-        conf = loopback_config(root, listen=listen, service=service_port,
-                               dojo=dojo.server_address[1])  # fmt: skip
-        # Daemon mode: nginx returns once its listening socket is bound, so no waiting.
-        started = nginx(conf)
-        assert started.returncode == 0, started.stderr
-        try:
-            with httpx.Client(base_url=f"http://127.0.0.1:{listen}", timeout=30) as client:
-                yield client
-        finally:
-            nginx(conf, "-s", "stop")
-            dojo.shutdown()
-            dojo.server_close()
-            shutil.rmtree(root, ignore_errors=True)
+    try:
+        with serve_asgi(service_app) as service_url:
+            service_port = int(service_url.rsplit(":", 1)[1])
+            conf = loopback_config(
+                root, listen=listen, service=service_port, dojo=dojo.server_address[1]
+            )
+            # Daemon mode: nginx returns once its listening socket is bound, so no waiting.
+            started = nginx(conf)
+            assert started.returncode == 0, started.stderr
+            try:
+                with httpx.Client(base_url=f"http://127.0.0.1:{listen}", timeout=30) as client:
+                    yield client
+            finally:
+                nginx(conf, "-s", "stop")
+    finally:
+        dojo.shutdown()
+        dojo.server_close()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @needs_nginx
