@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.requests import Request
 from fastapi.responses import JSONResponse
 
-from app.api import health, routing, unassigned, uploads
+from app.api import health, routing, rules, unassigned, uploads
 from app.dojo.client import DojoClient, DojoTimeouts
 from app.dojo.retry import RetryPolicy
 from app.errors import AppError, handle_app_error
@@ -126,7 +126,7 @@ def create_app(
     )
     app.add_exception_handler(AppError, handle_app_error)
     app.add_exception_handler(RequestValidationError, _bad_request)
-    for module in (uploads, unassigned, routing, health):
+    for module in (uploads, unassigned, rules, routing, health):
         app.include_router(module.router)
     return app
 

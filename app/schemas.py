@@ -240,3 +240,52 @@ class IndexOut(BaseModel):
     duration_seconds: float | None
     last_error: str | None
     last_error_at: dt.datetime | None
+
+
+RuleKind = Literal["cidr", "hostname_glob"]
+
+
+class RuleIn(BaseModel):
+    """A routing rule to create: hosts matching `pattern` go to `product`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: RuleKind
+    pattern: str = Field(min_length=1, max_length=512)
+    product: int = Field(ge=1)
+    priority: int = Field(100, ge=0, le=1_000_000, description="Lower wins")
+    description: str = Field("", max_length=2000)
+
+
+class RuleUpdate(BaseModel):
+    """Fields of a rule to change; omitted ones stay."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: RuleKind | None = None
+    pattern: str | None = Field(None, min_length=1, max_length=512)
+    product: int | None = Field(None, ge=1)
+    priority: int | None = Field(None, ge=0, le=1_000_000)
+    description: str | None = Field(None, max_length=2000)
+
+
+class RuleOut(BaseModel):
+    id: int
+    kind: str
+    pattern: str
+    product: int
+    product_name: str
+    priority: int
+    description: str
+    created_by: str
+    created_at: dt.datetime
+    updated_by: str
+    updated_at: dt.datetime
+
+
+class RuleChangeOut(BaseModel):
+    action: str
+    changed_by: str
+    changed_at: dt.datetime
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None

@@ -9,10 +9,12 @@ identifier anyway; the slots only decide how a person sees the host.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable
 
 
+@functools.lru_cache(maxsize=4096)
 def is_ip(text: str) -> bool:
     """True when `text` is an IPv4 or IPv6 address."""
     try:

@@ -40,7 +40,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator, Set
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from lxml import etree
 
@@ -73,21 +73,22 @@ class NmapXml:
                 report_date = _report_date(element)
             elif event == "unit":
                 identity = _identity(element)
-                for port, protocol, vulnerabilities in _open_ports(element):
-                    title = first_titles.setdefault(port, f"Open port: {port}/{protocol}")
+                for port in _open_ports(element):
+                    title = f"Open port: {port.number}/{port.protocol}"
                     yield Record(
                         index=index,
-                        title=title,
+                        title=first_titles.setdefault(port.number, title),
                         severity="Info",
                         host=identity,
-                        port=port,
-                        protocol=protocol,
+                        port=port.number,
+                        protocol=port.protocol,
                         date=report_date,
+                        description=port.service,
                     )
                     index += 1
-                    for vulnerability in vulnerabilities:
+                    for vulnerability in port.vulnerabilities:
                         yield _vulnerability_record(
-                            index, vulnerability, identity, port, protocol, report_date
+                            index, vulnerability, identity, port, report_date
                         )
                         index += 1
 
@@ -127,11 +128,9 @@ FORMAT = NmapXml()
 def _report_date(root: etree._Element) -> dt.date | None:
     start = _required(root, "start")
     try:
-        stamp = int(start)
+        return dt.datetime.fromtimestamp(int(start), tz=dt.UTC).date()
     except ValueError:
         return None
-    try:
-        return dt.datetime.fromtimestamp(stamp, tz=dt.UTC).date()
     except (OverflowError, OSError):
         raise ScanFormatError(
             f"nmaprun start {start!r} is not a usable time", line=xmlstream.line_of(root)
@@ -167,19 +166,46 @@ def _identity(host: etree._Element) -> HostIdentity:
     )
 
 
-_Vulnerability = tuple[str, str, tuple[str, ...]]
-"""Id, severity and CVE ids of one vulners table."""
+class _Vulnerability(NamedTuple):
+    """One table of a vulners script."""
+
+    identifier: str
+    severity: str
+    cves: tuple[str, ...]
+    summary: str
 
 
-def _open_ports(
-    host: etree._Element,
-) -> Iterator[tuple[int | None, str, list[_Vulnerability]]]:
-    """Port number, protocol and vulners entries of each open port, in file order."""
+class _OpenPort(NamedTuple):
+    number: int | None
+    protocol: str
+    service: str
+    vulnerabilities: list[_Vulnerability]
+
+
+def _open_ports(host: etree._Element) -> Iterator[_OpenPort]:
+    """The open ports of a host with their vulners entries, in file order."""
     for port in host.iterfind("ports/port"):
         protocol = _required(port, "protocol")
         number = _port_number(port)
         if _is_open(port):
-            yield number, protocol, [_vulnerability(table) for table in _vulnerability_tables(port)]
+            vulnerabilities = [
+                _vulnerability(component, table) for component, table in _vulnerability_tables(port)
+            ]
+            yield _OpenPort(number, protocol, _service(port), vulnerabilities)
+
+
+def _service(port: etree._Element) -> str:
+    """The detected service, e.g. "ssh: OpenSSH 7.4 (protocol 2.0)"."""
+    service = port.find("service")
+    if service is None:
+        return ""
+    product = " ".join(
+        value for value in (service.get(key) for key in ("product", "version")) if value
+    )
+    extra = service.get("extrainfo")
+    described = f"{product} ({extra})" if product and extra else product
+    name = service.get("name", "")
+    return f"{name}: {described}" if name and described else name or described
 
 
 def _is_open(port: etree._Element) -> bool:
@@ -199,16 +225,17 @@ def _port_number(port: etree._Element) -> int | None:
         raise _unreadable(port, f"port id {portid!r} is not a number") from None
 
 
-def _vulnerability_tables(port: etree._Element) -> list[etree._Element]:
-    tables: list[etree._Element] = []
+def _vulnerability_tables(port: etree._Element) -> list[tuple[str, etree._Element]]:
+    """(CPE, vulnerability table) of every vulners script of the port, in file order."""
+    tables: list[tuple[str, etree._Element]] = []
     for script in port.iterfind("script[@id='vulners']"):
         for component in script.iterfind("table"):
-            _required(component, "key")
-            tables.extend(component.iterfind("table"))
+            cpe = _required(component, "key")
+            tables.extend((cpe, table) for table in component.iterfind("table"))
     return tables
 
 
-def _vulnerability(table: etree._Element) -> _Vulnerability:
+def _vulnerability(cpe: str, table: etree._Element) -> _Vulnerability:
     values: dict[str, str] = {}
     for element in table.iterfind("elem"):
         key = _required(element, "key").lower()
@@ -221,8 +248,9 @@ def _vulnerability(table: etree._Element) -> _Vulnerability:
         score = float(values["cvss"])
     except ValueError:
         raise _unreadable(table, f"vulners cvss {values['cvss']!r} is not a number") from None
-    vulnerability_ids = (values["id"],) if values.get("type") == "cve" else ()
-    return values["id"], _cvss_severity(score), vulnerability_ids
+    identifier = values["id"]
+    cves = (identifier,) if values.get("type") == "cve" else ()
+    return _Vulnerability(identifier, _cvss_severity(score), cves, f"CVSS {score} in {cpe}")
 
 
 def _cvss_severity(score: float) -> str:
@@ -239,21 +267,20 @@ def _vulnerability_record(
     index: int,
     vulnerability: _Vulnerability,
     host: HostIdentity,
-    port: int | None,
-    protocol: str,
+    port: _OpenPort,
     report_date: dt.date | None,
 ) -> Record:
-    identifier, severity, cves = vulnerability
     return Record(
         index=index,
-        title=identifier,
-        severity=severity,
+        title=vulnerability.identifier,
+        severity=vulnerability.severity,
         host=host,
-        port=port,
-        protocol=protocol,
+        port=port.number,
+        protocol=port.protocol,
         date=report_date,
-        scanner_id=identifier,
-        vulnerability_ids=cves,
+        scanner_id=vulnerability.identifier,
+        vulnerability_ids=vulnerability.cves,
+        description=vulnerability.summary,
     )
 
 
@@ -261,7 +288,7 @@ def _prune_port(port: etree._Element, first_index: int, keep: Set[int]) -> int:
     """Drop the port's unkept vulnerability tables; the number of its records written."""
     tables = _vulnerability_tables(port)
     kept_tables = 0
-    for offset, table in enumerate(tables, start=1):
+    for offset, (_, table) in enumerate(tables, start=1):
         if first_index + offset in keep:
             kept_tables += 1
         else:

@@ -29,6 +29,7 @@ DD does not read it and no single scan name exists for the file: `scope_title` i
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 from collections.abc import Iterator, Set
@@ -102,7 +103,7 @@ class _Table:
         for name, value in zip(self.names, fields, strict=False):
             if name == "timestamp":
                 try:
-                    row.date = dateparser.parse(value).date()
+                    row.date = _date(value)
                 except (ValueError, OverflowError):
                     raise self._refuse(
                         number, f"has timestamp {value!r}, which DefectDojo cannot read"
@@ -141,6 +142,12 @@ class _Table:
         if raw_ip:
             row.description += f"\n**IP**: {raw_ip}"
         return row
+
+
+@functools.lru_cache(maxsize=1024)
+def _date(text: str) -> dt.date:
+    """dateutil's reading of a timestamp, as DD's parser does it; exports repeat them."""
+    return dateparser.parse(text).date()
 
 
 def _record(index: int, row: _Row) -> Record:

@@ -35,7 +35,9 @@ report's title unless one is typed at launch (that one is not in the XML).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Iterator, Set
 from dataclasses import dataclass
@@ -227,6 +229,8 @@ def _host_records(host: etree._Element, start: int, glossary: dict[str, _Detail]
     ip = (host.findtext("IP") or "").strip() or None
     dns = host.findtext("DNS")
     netbios = (host.findtext("NETBIOS") or "").strip() or None
+    fqdn, short = sort_names([dns])
+    identity = HostIdentity(ip=ip, fqdn=fqdn, netbios=netbios or short, dd_host=dns or ip)
     records = []
     for offset, info in enumerate(host.iterfind("VULN_INFO_LIST/VULN_INFO")):
         qid = info.find("QID")
@@ -243,14 +247,16 @@ def _host_records(host: etree._Element, start: int, glossary: dict[str, _Detail]
             raise ScanFormatError(f"Qualys {gid} {problem}", line=line_of(info))
         _check_fixed(info)
         _check_cvss(info, detail)
-        fqdn, short = sort_names([dns, info.findtext("FQDN")])
+        if info.find("FQDN") is not None:
+            fqdn, short = sort_names([dns, info.findtext("FQDN")])
+            identity = dataclasses.replace(identity, fqdn=fqdn, netbios=netbios or short)
         port = (info.findtext("PORT") or "").strip()
         records.append(
             Record(
                 index=start + offset,
                 title=f"QID-{gid[4:]} | {detail.title}",
                 severity=_severity(detail, line_of(info)),
-                host=HostIdentity(ip=ip, fqdn=fqdn, netbios=netbios or short, dd_host=dns or ip),
+                host=identity,
                 port=int(port) if port.isdigit() else None,
                 protocol=(info.findtext("PROTOCOL") or "").strip() or None,
                 date=_date(info.findtext("LAST_FOUND")),
@@ -274,6 +280,7 @@ def _check_fixed(info: etree._Element) -> None:
         ) from None
 
 
+@functools.lru_cache(maxsize=1024)
 def _date(text: str | None) -> dt.date | None:
     try:
         return dt.datetime.strptime(text or "", _DATE_FORMAT).date()

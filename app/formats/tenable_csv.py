@@ -195,7 +195,8 @@ class _Columns:
             except ValueError:
                 url_port = None
             return parts.hostname, parts.scheme or None, url_port
-        port = int(port_text) if port_text.isdecimal() and port_text != "0" else None
+        digits = port_text.strip()
+        port = int(digits) if digits.isdecimal() and int(digits) > 0 else None
         return host or None, protocol.lower() or None, port
 
 

@@ -16,9 +16,10 @@ from app.dojo.client import DojoClient
 from app.dojo.errors import DojoError
 from app.matching.index import MatchIndex
 from app.matching.router import Router
-from app.matching.rules import RuleSet
+from app.matching.rules import Rule, RuleSet
 from app.store import assignments as assignment_store
 from app.store import index_cache
+from app.store import rules as rule_store
 from app.store.db import SessionMaker
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ class IndexService:
         self._index = MatchIndex.build(())
         self._products: dict[int, str] = {}
         self._rules = RuleSet.build(())
+        self._rules_version = 0
         self._refresh_lock = asyncio.Lock()
 
     @property
@@ -94,9 +96,28 @@ class IndexService:
         self._products = {**self._products, product_id: product_name}
 
     async def router(self) -> Router:
-        """A router over the current index, remembered assignments and rules."""
+        """A router over the current index, remembered assignments and rules (rebuilt when
+        any process changed a rule since this one last looked)."""
         async with self._sessions() as session:
             assignments = await assignment_store.load_all(session)
+            version = await rule_store.version(session)
+            if version != self._rules_version:
+                stored = await rule_store.all_rules(session)
+                self._rules = RuleSet.build(
+                    Rule(
+                        id=rule.id,
+                        kind=rule.kind,  # type: ignore[arg-type]
+                        pattern=rule.pattern,
+                        product_id=rule.product_id,
+                        priority=rule.priority,
+                    )
+                    for rule in stored
+                )
+                self._rules_version = version
+                self._products = {
+                    **{rule.product_id: rule.product_name for rule in stored},
+                    **self._products,
+                }
         return Router(self._index, assignments, self._rules, self._products)
 
     async def run_refresh_loop(self, interval_seconds: float) -> None:

@@ -122,7 +122,7 @@ class StandIn:
 
 
 @contextmanager
-def serve_asgi(app: ASGIApp) -> Iterator[str]:
+def serve_asgi(app: ASGIApp, *, lifespan: str = "off") -> Iterator[str]:
     """Serve an ASGI app with uvicorn on a loopback port; yields its base URL.
 
     The socket listens before the server thread starts, so requests made at once wait in
@@ -130,7 +130,7 @@ def serve_asgi(app: ASGIApp) -> Iterator[str]:
     """
     sock = socket.create_server(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan=lifespan))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:

@@ -54,7 +54,9 @@ class TestSample:
 class TestRules:
     def test_hostname_wins_over_ip_whatever_the_column_order(self) -> None:
         header = "Hostname,NVT Name,Severity,IP,Timestamp"
-        (record,) = parse(FORMAT, rows("web01.example.com,T,Low,10.0.0.1,2021-01-01", header=header))
+        (record,) = parse(
+            FORMAT, rows("web01.example.com,T,Low,10.0.0.1,2021-01-01", header=header)
+        )
         assert (record.host.dd_host, record.host.fqdn, record.host.ip) == (
             "web01.example.com",
             "web01.example.com",
@@ -81,7 +83,9 @@ class TestRules:
         assert written == 1 and document.count(b"Weak TLS") == 1
 
     def test_cves_from_both_columns(self) -> None:
-        row = ROW.replace("1.3.6.1.4.1.25623.1.0.1,,", '1.3.6.1.4.1.25623.1.0.1,"CVE-2020-1,CVE-2020-2",')
+        row = ROW.replace(
+            "1.3.6.1.4.1.25623.1.0.1,,", '1.3.6.1.4.1.25623.1.0.1,"CVE-2020-1,CVE-2020-2",'
+        )
         row = row.replace("1.3.6.1.4.1.25623.1.0.1", "CVE-2019-12345")
         (record,) = parse(FORMAT, rows(row))
         assert record.vulnerability_ids == ("CVE-2019-12345", "CVE-2020-1", "CVE-2020-2")
@@ -126,7 +130,9 @@ class TestHostile:
         hostile.assert_refused(FORMAT, hostile.empty(), located=False, match="empty")
 
     def test_latin1_is_refused_with_its_place(self) -> None:
-        error = hostile.assert_refused(FORMAT, hostile.latin1_csv(SAMPLE.read_bytes()), located=True)
+        error = hostile.assert_refused(
+            FORMAT, hostile.latin1_csv(SAMPLE.read_bytes()), located=True
+        )
         assert (error.line, error.column) == (2, 4)
 
     def test_utf16_reads_like_utf8(self) -> None:

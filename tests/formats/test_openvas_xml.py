@@ -74,7 +74,8 @@ class TestSamples:
     def test_one_vuln_as_dd_shows_it(self) -> None:
         (record,) = parse(FORMAT, SAMPLES[2].read_bytes())
         assert record.title == (
-            "Mozilla Firefox Security Update (mfsa_2023-32_2023-36) - Windows_10.0.101.2_general/tcp"
+            "Mozilla Firefox Security Update (mfsa_2023-32_2023-36) - Windows"
+            "_10.0.101.2_general/tcp"
         )
         assert (record.severity, record.port, record.protocol) == ("High", None, "tcp")
         assert record.scanner_id == "1.3.6.1.4.1.25623.1.0.832260"
@@ -104,7 +105,11 @@ class TestRules:
         (record,) = parse(FORMAT, result(children))
         assert record.title == "N_ web.example.com _10.0.0.5_443/tcp"
         assert record.host.dd_host == "web.example.com"
-        assert (record.host.ip, record.host.fqdn, record.port) == ("10.0.0.5", "web.example.com", 443)
+        assert (record.host.ip, record.host.fqdn, record.port) == (
+            "10.0.0.5",
+            "web.example.com",
+            443,
+        )
 
     def test_nested_hostname_is_an_identifier_only(self) -> None:
         children = (
@@ -133,11 +138,11 @@ class TestRules:
 
     def test_only_the_first_report_and_results_count(self) -> None:
         document = (
-            "<report><report><results><result><name>A</name><threat>Low</threat></result>"
-            "</results><results><result><name>B</name><threat>Low</threat></result></results>"
-            "</report><report><results><result><name>C</name><threat>Low</threat></result>"
-            "</results></report></report>"
-        ).encode()
+            b"<report><report><results><result><name>A</name><threat>Low</threat></result>"
+            b"</results><results><result><name>B</name><threat>Low</threat></result></results>"
+            b"</report><report><results><result><name>C</name><threat>Low</threat></result>"
+            b"</results></report></report>"
+        )
         assert [r.title for r in parse(FORMAT, document)] == ["A"]
         written, copy = subset(FORMAT, document, {0})
         assert written == 1

@@ -30,7 +30,10 @@ HEADER = (
     "IP,DNS,NetBIOS,QID,Title,Vuln Status,Severity,Port,Protocol,FQDN,Last Detected,"
     "Date Last Fixed,CVE ID,CVSS3 Base,CVSS3 Temporal,Threat,Impact,Solution"
 )
-ROW = '10.0.0.5,web.example.com,WEB,38170,Weak TLS,Active,3,443,tcp,,05/25/2021 07:36:58,,"CVE-2021-1, CVE-2021-2",,,t,i,s'
+ROW = (
+    "10.0.0.5,web.example.com,WEB,38170,Weak TLS,Active,3,443,tcp,,05/25/2021 07:36:58,,"
+    '"CVE-2021-1, CVE-2021-2",,,t,i,s'
+)
 
 
 def rows(*lines: str, header: str = HEADER) -> bytes:
@@ -69,7 +72,9 @@ class TestSample:
 
 class TestRules:
     def test_rows_of_a_qid_take_its_first_title_and_severity(self) -> None:
-        second = ROW.replace("10.0.0.5,web.example.com", "10.0.0.6,").replace("Weak TLS,Active,3", "Renamed,Active,5")
+        second = ROW.replace("10.0.0.5,web.example.com", "10.0.0.6,").replace(
+            "Weak TLS,Active,3", "Renamed,Active,5"
+        )
         records = parse(FORMAT, rows(ROW, second))
         assert [(r.title, r.severity, r.host.dd_host) for r in records] == [
             ("QID-38170 | Weak TLS", "Medium", "web.example.com"),
@@ -89,8 +94,14 @@ class TestRules:
         assert len(records) == 1
 
     def test_pci_shape(self) -> None:
-        header = "IP,HOSTNAME,LAST SCAN,QID,VULN TITLE,SEVERITY,PORT,PROTOCOL,THREAT,IMPACT,SOLUTION,CVEID"
-        line = "192.168.0.1,abv.xyw.com.fj,22/09/2022 13:01,86476,Web Server Stopped,Medium,80,tcp,t,i,s,"
+        header = (
+            "IP,HOSTNAME,LAST SCAN,QID,VULN TITLE,SEVERITY,PORT,PROTOCOL,"
+            "THREAT,IMPACT,SOLUTION,CVEID"
+        )
+        line = (
+            "192.168.0.1,abv.xyw.com.fj,22/09/2022 13:01,86476,Web Server Stopped,Medium,80,tcp,"
+            "t,i,s,"
+        )
         (record,) = parse(FORMAT, rows(line, header=header))
         assert (record.title, record.severity, record.host.dd_host, record.host.fqdn) == (
             "QID-86476 | Web Server Stopped",
@@ -99,14 +110,19 @@ class TestRules:
             "abv.xyw.com.fj",
         )
         hostile.assert_refused(
-            FORMAT, rows(line.replace("Medium", "Severe"), header=header), located=True, match="SEVERITY"
+            FORMAT,
+            rows(line.replace("Medium", "Severe"), header=header),
+            located=True,
+            match="SEVERITY",
         )
 
     def test_reordered_columns_give_the_same_records(self) -> None:
         names = HEADER.split(",")
         values = next(csv.reader([ROW]))
         order = list(reversed(range(len(names))))
-        shuffled = rows(",".join(f'"{values[i]}"' for i in order), header=",".join(names[i] for i in order))
+        shuffled = rows(
+            ",".join(f'"{values[i]}"' for i in order), header=",".join(names[i] for i in order)
+        )
         assert parse(FORMAT, shuffled) == parse(FORMAT, rows(ROW))
 
     def test_formulas_are_data(self) -> None:

@@ -32,7 +32,10 @@ from tests.formats.infra_check import assert_round_trip, host_subsets, indices_o
 from tests.formats.scan_files import samples
 
 SAMPLES = samples("qualys", "*.xml")
-AMD = "QID-370876 | AMD Processors Multiple Security Vulnerabilities (RYZENFALL/MASTERKEY/CHIMERA-FW/FALLOUT)"
+AMD = (
+    "QID-370876 | AMD Processors Multiple Security Vulnerabilities "
+    "(RYZENFALL/MASTERKEY/CHIMERA-FW/FALLOUT)"
+)
 NTP = 'QID-121695 | NTP "monlist"  Feature Denial of Service Vulnerability'
 
 
@@ -56,14 +59,19 @@ def report(hosts: str, glossary: str) -> bytes:
     ).encode()
 
 
-HOST = "<HOST><IP>10.0.0.1</IP>{dns}<VULN_INFO_LIST><VULN_INFO>{info}</VULN_INFO></VULN_INFO_LIST></HOST>"
+HOST = (
+    "<HOST><IP>10.0.0.1</IP>{dns}<VULN_INFO_LIST><VULN_INFO>{info}</VULN_INFO></VULN_INFO_LIST>"
+    "</HOST>"
+)
 DETAILS = (
     '<VULN_DETAILS id="qid_9"><TITLE>Nine</TITLE><SEVERITY>{severity}</SEVERITY>'
     "<SOLUTION>s</SOLUTION><IMPACT>i</IMPACT>{extra}</VULN_DETAILS>"
 )
 
 
-def one(info: str = '<QID id="qid_9">9</QID>', dns: str = "", severity: str = "3", extra: str = "") -> bytes:
+def one(
+    info: str = '<QID id="qid_9">9</QID>', dns: str = "", severity: str = "3", extra: str = ""
+) -> bytes:
     return report(HOST.format(dns=dns, info=info), DETAILS.format(severity=severity, extra=extra))
 
 
@@ -104,7 +112,9 @@ class TestSamples:
         amd = {r.host.dd_host: r.vulnerability_ids for r in records if r.title == AMD}
         expected = tuple(f"CVE-2018-{n}" for n in range(8930, 8937))
         assert amd["demo13.s02.sjc01.qualys.com"] == amd["demo14.s02.sjc01.qualys.com"] == expected
-        ntp = [r for r in records if r.title == NTP and r.host.dd_host == "demo14.s02.sjc01.qualys.com"]
+        ntp = [
+            r for r in records if r.title == NTP and r.host.dd_host == "demo14.s02.sjc01.qualys.com"
+        ]
         assert [r.vulnerability_ids for r in ntp] == [("CVE-2013-5211",)]
         with SAMPLES[0].open("rb") as source:
             assert FORMAT.scope_title(source) == "All confirmed and Information Vulnerabilities 1-5"
@@ -113,7 +123,15 @@ class TestSamples:
 class TestRules:
     @pytest.mark.parametrize(
         ("severity", "expected"),
-        [("1", "Info"), ("2", "Low"), ("3", "Medium"), ("4", "High"), ("5", "Critical"), ("0", "Info"), ("", "Info")],
+        [
+            ("1", "Info"),
+            ("2", "Low"),
+            ("3", "Medium"),
+            ("4", "High"),
+            ("5", "Critical"),
+            ("0", "Info"),
+            ("", "Info"),
+        ],
     )
     def test_severity(self, severity: str, expected: str) -> None:
         (record,) = parse(FORMAT, one(severity=severity))
@@ -157,11 +175,23 @@ class TestRules:
 
     def test_readable_cvss_values_pass(self) -> None:
         vector = "8.1 (AV:N/AC:H/PR:N/UI:N/S:U/C:H/I:H/A:H)"
-        info = f'<QID id="qid_9">9</QID><CVSS3_FINAL>-</CVSS3_FINAL><CVSS_FINAL>5.0</CVSS_FINAL>'
-        assert len(parse(FORMAT, one(info, extra=f"<CVSS3_SCORE><CVSS3_BASE>{vector}</CVSS3_BASE></CVSS3_SCORE>"))) == 1
+        info = '<QID id="qid_9">9</QID><CVSS3_FINAL>-</CVSS3_FINAL><CVSS_FINAL>5.0</CVSS_FINAL>'
+        assert (
+            len(
+                parse(
+                    FORMAT,
+                    one(
+                        info, extra=f"<CVSS3_SCORE><CVSS3_BASE>{vector}</CVSS3_BASE></CVSS3_SCORE>"
+                    ),
+                )
+            )
+            == 1
+        )
 
     def test_scan_results_file_is_named(self) -> None:
-        hostile.assert_refused(FORMAT, b"<SCAN value='x'><IP value='1.2.3.4'/></SCAN>", located=False, match="SCAN")
+        hostile.assert_refused(
+            FORMAT, b"<SCAN value='x'><IP value='1.2.3.4'/></SCAN>", located=False, match="SCAN"
+        )
 
 
 class TestSubset:
@@ -179,7 +209,9 @@ class TestSubset:
         tree = etree.fromstring(document)
         assert written == 2
         assert tree.findtext("HEADER/COMPANY") == "Training-Qualys"
-        assert [d.get("id") for d in tree.iterfind("GLOSSARY/VULN_DETAILS_LIST/VULN_DETAILS")] == ["qid_370876"]
+        assert [d.get("id") for d in tree.iterfind("GLOSSARY/VULN_DETAILS_LIST/VULN_DETAILS")] == [
+            "qid_370876"
+        ]
         assert len(tree.findall("HOST_LIST/HOST")) == 2
         assert tree.find("APPENDICES") is not None
 
@@ -244,4 +276,6 @@ class TestHostile:
         out = io.BytesIO()
         gen_openvas.write_xml(out, hosts=1, findings=1)
         assert not FORMAT.sniff(out.getvalue())
-        hostile.assert_refused(FORMAT, out.getvalue(), located=False, match="Qualys.*found <report>")
+        hostile.assert_refused(
+            FORMAT, out.getvalue(), located=False, match="Qualys.*found <report>"
+        )
