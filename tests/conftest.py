@@ -18,7 +18,9 @@ SHARED = Path(os.environ.get("SMART_UPLOAD_SHARED", REPO.parent / "shared"))
 SCANS = SHARED / "scans"
 
 ADMIN_URL = os.environ.get("TEST_DATABASE_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
-TEST_DATABASE = os.environ.get("TEST_DATABASE_NAME", "smart_upload_test")
+# One database per test process, so parallel runs on one machine never share (or drop)
+# each other's tables; it is dropped when the run ends.
+TEST_DATABASE = os.environ.get("TEST_DATABASE_NAME", f"smart_upload_test_{os.getpid()}")
 TEST_DATABASE_URL = ADMIN_URL.rsplit("/", 1)[0] + f"/{TEST_DATABASE}"
 
 TABLES = (
@@ -27,15 +29,27 @@ TABLES = (
 )
 
 
+async def _drop_database(connection: asyncpg.Connection) -> None:
+    await connection.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+        TEST_DATABASE,
+    )
+    await connection.execute(f'DROP DATABASE IF EXISTS "{TEST_DATABASE}"')
+
+
 async def _recreate_database() -> None:
     connection = await asyncpg.connect(ADMIN_URL)
     try:
-        await connection.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
-            TEST_DATABASE,
-        )
-        await connection.execute(f'DROP DATABASE IF EXISTS "{TEST_DATABASE}"')
+        await _drop_database(connection)
         await connection.execute(f'CREATE DATABASE "{TEST_DATABASE}"')
+    finally:
+        await connection.close()
+
+
+async def _remove_database() -> None:
+    connection = await asyncpg.connect(ADMIN_URL)
+    try:
+        await _drop_database(connection)
     finally:
         await connection.close()
 
@@ -50,6 +64,7 @@ def database_url() -> Iterator[str]:
     )
     command.upgrade(config, "head")
     yield TEST_DATABASE_URL
+    asyncio.run(_remove_database())
 
 
 @pytest.fixture

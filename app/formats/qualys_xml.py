@@ -247,16 +247,17 @@ def _host_records(host: etree._Element, start: int, glossary: dict[str, _Detail]
             raise ScanFormatError(f"Qualys {gid} {problem}", line=line_of(info))
         _check_fixed(info)
         _check_cvss(info, detail)
+        own = identity
         if info.find("FQDN") is not None:
             fqdn, short = sort_names([dns, info.findtext("FQDN")])
-            identity = dataclasses.replace(identity, fqdn=fqdn, netbios=netbios or short)
+            own = dataclasses.replace(identity, fqdn=fqdn, netbios=netbios or short)
         port = (info.findtext("PORT") or "").strip()
         records.append(
             Record(
                 index=start + offset,
                 title=f"QID-{gid[4:]} | {detail.title}",
                 severity=_severity(detail, line_of(info)),
-                host=identity,
+                host=own,
                 port=int(port) if port.isdigit() else None,
                 protocol=(info.findtext("PROTOCOL") or "").strip() or None,
                 date=_date(info.findtext("LAST_FOUND")),

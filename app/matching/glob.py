@@ -38,10 +38,12 @@ class Glob:
 
     pattern: str
     regex: re.Pattern[str]
-    wildcards: int
-    """Count of `*`, `?` and `[...]`; fewer is more specific."""
+    stars: int
+    """Count of `*`; fewer is more specific."""
     literal_length: int
     """Characters matched literally (dots included); more is more specific."""
+    single_wildcards: int
+    """Count of `?` and `[...]`, each matching one character; fewer is more specific."""
     group: tuple[str, str]
     """(anchor, first character): the whole literal labels after the last wildcard, and the
     first character when it is literal, else "". Only names ending in `.anchor` (or any name,
@@ -93,10 +95,11 @@ def parse_glob(pattern: str) -> Glob:
     except re.error as error:
         raise GlobError(f"{pattern!r} has an invalid character set ({error})") from error
     literal = sum(1 for kind, _ in tokens if kind == "lit")
+    stars = sum(1 for kind, _ in tokens if kind == "*")
     wild_labels = [i for i, label in enumerate(labels) if not _WILDCARD_CHARS.isdisjoint(label)]
     anchor = ".".join(labels[wild_labels[-1] + 1 :]) if wild_labels else normalised
     first = normalised[0] if tokens[0][0] == "lit" else ""
-    return Glob(normalised, regex, len(tokens) - literal, literal, (anchor, first))
+    return Glob(normalised, regex, stars, literal, len(tokens) - literal - stars, (anchor, first))
 
 
 def _tokens(label: str) -> Iterator[tuple[str, str]]:

@@ -192,6 +192,9 @@ def split_host_port(value: str) -> tuple[str | None, int | None]:
     address = normalise_ip(text)
     if address is not None:
         return address, None
+    if "://" not in text and ("/" in text or "@" in text):
+        # Without a scheme only `host:port` is a host; "n/a" or "user@host" are not.
+        return None, None
     host, port, _ = split_url(text)
     return host, port
 

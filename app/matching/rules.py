@@ -7,8 +7,11 @@ which compares their priorities and, when they tie on priority and name differen
 calls the record ambiguous — neither kind outranks the other.
 
 Order of the rules matching one identifier (`RuleSet.match`): lower `priority` number
-first; then the more specific (longest prefix for CIDR; fewest wildcards, then the longest
-literal text, for globs); then the lower rule id, only so that listings are stable. Rules
+first; then the more specific (longest prefix for CIDR; for globs fewest `*`, then the most
+literal characters, then fewest `?`/`[...]`); then the lower rule id, only so that listings
+are stable. `?` and `[...]` match exactly one character, so a pattern using them in place of
+`*` is narrower: `web-??.corp.example.com` matches a subset of what `*.corp.example.com`
+matches and ranks before it. Rules
 equal on priority and specificity are a *tie*: `RuleSet.top` returns all of them, and if they
 name different products the router calls the record ambiguous rather than let the rule id
 decide.
@@ -40,8 +43,8 @@ import pytricia  # type: ignore[import-not-found]  # a C extension without type 
 from app.matching.glob import Glob, GlobError, parse_glob
 
 RuleKind = Literal["cidr", "hostname_glob"]
-Key = tuple[int, int, int, int]
-"""(priority, specificity, specificity, rule id): smaller is better."""
+Key = tuple[int, int, int, int, int]
+"""(priority, three specificity terms, rule id): smaller is better; all but the id is the tie."""
 
 
 class InvalidRulePattern(ValueError):
@@ -183,12 +186,18 @@ class RuleSet:
             try:
                 if rule.kind == "cidr":
                     network = _parse_network(rule.pattern)
-                    key = (rule.priority, 0, -network.prefixlen, rule.id)
+                    key = (rule.priority, 0, -network.prefixlen, 0, rule.id)
                     networks.setdefault(network, []).append((key, rule))
                 elif rule.kind == "hostname_glob":
                     glob = parse_glob(rule.pattern)
-                    key = (rule.priority, glob.wildcards, -glob.literal_length, rule.id)
-                    if glob.wildcards == 0:
+                    key = (
+                        rule.priority,
+                        glob.stars,
+                        -glob.literal_length,
+                        glob.single_wildcards,
+                        rule.id,
+                    )
+                    if glob.stars == glob.single_wildcards == 0:
                         exact.setdefault(glob.pattern, []).append((key, rule))
                     else:
                         groups.setdefault(glob.group, []).append((key, rule, glob))
@@ -220,7 +229,7 @@ class RuleSet:
             if isinstance(parent, _Node) and parent.top_key[0] < own_key[0]:
                 node = _Node(own, parent.top, parent.top_key)
             else:
-                tied = tuple(r for k, r in ranked if k[:3] == own_key[:3])
+                tied = tuple(r for k, r in ranked if k[:-1] == own_key[:-1])
                 node = _Node(own, tied, own_key)
             tree.insert(prefix, node)
         self._v4.freeze()
@@ -282,10 +291,10 @@ class RuleSet:
             if found is None or found.lastindex is None:
                 continue
             first = found.lastindex - 1
-            tie = group.keys[first][:3]
+            tie = group.keys[first][:-1]
             _offer(best, group.keys[first], group.rules[first])
             for i in range(first + 1, len(group.rules)):
-                if group.keys[i][:3] != tie:
+                if group.keys[i][:-1] != tie:
                     break
                 if group.globs[i].regex.fullmatch(identifier):
                     _offer(best, group.keys[i], group.rules[i])
@@ -331,10 +340,10 @@ def _lookup(tree: _Tree, address: str) -> _Node | None:
 def _offer(best: list[tuple[Key, Rule]], key: Key, rule: Rule) -> None:
     """Keep in `best` only the rules tied for the best (priority, specificity)."""
     if best:
-        current = best[0][0][:3]
-        if key[:3] > current:
+        current = best[0][0][:-1]
+        if key[:-1] > current:
             return
-        if key[:3] < current:
+        if key[:-1] < current:
             best.clear()
     best.append((key, rule))
 
