@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import socket
 from collections.abc import AsyncIterator
@@ -15,12 +14,16 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.requests import Request
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
 
-from app.api import health, routing, rules, unassigned, uploads
+from app.api import docs, health, routing, rules, unassigned, uploads
 from app.dojo.client import DojoClient, DojoTimeouts
 from app.dojo.retry import RetryPolicy
 from app.errors import AppError, handle_app_error
 from app.jobs import worker
+from app.metrics import track_index
+from app.observability import RequestIdMiddleware, configure_logging
 from app.services.auth import TokenValidator
 from app.services.context import Context
 from app.services.index import IndexService
@@ -93,9 +96,10 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         current = settings or Settings()
-        logging.basicConfig(level=current.log_level)
+        configure_logging(current.log_level)
         ctx, http = await build_context(current, transport=dojo_transport)
         app.state.context = ctx
+        track_index(lambda: len(ctx.index.index), lambda: ctx.index.built_at)
         tasks = []
         if current.run_worker:
             tasks.append(
@@ -120,13 +124,17 @@ def create_app(
             "Imports infrastructure scans into the DefectDojo products that own their hosts."
         ),
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
         root_path=(
             settings.root_path if settings else os.environ.get("SMART_UPLOAD_ROOT_PATH", "")
         ),
     )
+    app.add_middleware(RequestIdMiddleware)
+    app.mount(docs.ASSETS, StaticFiles(directory=swagger_ui_path), name="swagger-ui")
     app.add_exception_handler(AppError, handle_app_error)
     app.add_exception_handler(RequestValidationError, _bad_request)
-    for module in (uploads, unassigned, rules, routing, health):
+    for module in (uploads, unassigned, rules, routing, health, docs):
         app.include_router(module.router)
     return app
 

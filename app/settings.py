@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -73,6 +74,36 @@ class Settings(BaseSettings):
     )
     index_page_size: int = Field(1000, description="Endpoint rows per index request.")
     worker_poll_seconds: float = Field(2.0, description="Worker poll interval for queued uploads.")
+    lease_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="How long a worker holds an upload without renewing its lease (renewed "
+        "every third of it); after a crash another worker resumes the upload once it expires.",
+    )
+    max_attempts: int = Field(
+        5,
+        ge=1,
+        description="Runs of one upload before it is marked failed (an upload that keeps "
+        "killing its worker must not loop forever).",
+    )
+    max_active_uploads_per_user: int = Field(
+        8, ge=1, description="Uploads one user may have queued or processing (429 above)."
+    )
+    request_body_timeout_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="A request whose body stalls this long between two chunks is refused (408).",
+    )
+    ready_timeout_seconds: float = Field(
+        3.0, gt=0, description="Time /ready gives the database and DefectDojo to answer."
+    )
+    test_crash_at: (
+        Literal["during_plan", "after_plan", "after_dd_answer", "between_pushes"] | None
+    ) = Field(
+        None,
+        description="Tests only: the process kills itself (SIGKILL) at this point of an "
+        "upload, for the crash-recovery tests (docs/reliability.md). Never set it in production.",
+    )
     log_level: str = Field("INFO", description="Logging level.")
 
     @field_validator("root_path")

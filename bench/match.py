@@ -201,11 +201,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     (rows, known), _ = timed("generate endpoints", lambda: endpoint_rows(n_endpoints, rng))
     rule_list, _ = timed("generate rules", lambda: rules(n_rules, rng))
-    scan, _ = timed("generate records", lambda: records(n_records, scan_hosts(n_hosts, known, rng), rng))
+    scan, _ = timed(
+        "generate records", lambda: records(n_records, scan_hosts(n_hosts, known, rng), rng)
+    )
 
     index, _ = timed("build index", lambda: MatchIndex.build(rows))
     rule_set, _ = timed("build rules", lambda: RuleSet.build(rule_list))
-    print(f"  index: {len(index):,} endpoints on {index.host_count:,} hosts; rules: {len(rule_set):,}")
+    print(
+        f"  index: {len(index):,} endpoints on {index.host_count:,} hosts; rules: {len(rule_set):,}"
+    )
     router = Router(index, {}, rule_set, {pid: f"Product {pid}" for pid in range(1, PRODUCTS + 1)})
 
     profiler = cProfile.Profile() if args.profile else None

@@ -80,7 +80,9 @@ async def update_rule(
 
 
 @router.put("/{rule_id}/", response_model=RuleOut, summary="Replace a rule", responses=ERRORS)
-async def replace_rule(rule_id: int, rule_in: RuleIn, ctx: ContextDep, caller: CallerDep) -> RuleOut:
+async def replace_rule(
+    rule_id: int, rule_in: RuleIn, ctx: ContextDep, caller: CallerDep
+) -> RuleOut:
     """Replace every field of a rule."""
     change = RuleUpdate.model_validate(rule_in.model_dump())
     return rule_out(await service.update(ctx, caller, rule_id, change))

@@ -44,6 +44,7 @@ from app.dojo.models import (
     Test,
 )
 from app.dojo.retry import RetryPolicy
+from app.metrics import observe_dojo_request
 
 logger = logging.getLogger("app.dojo")
 
@@ -368,6 +369,8 @@ class DojoClient:
 def _log_request(
     method: str, path: str, status: int | None, started: float, error: str | None
 ) -> None:
+    elapsed = time.perf_counter() - started
+    observe_dojo_request(method, status, elapsed)
     logger.log(
         logging.INFO if error is None else logging.WARNING,
         "dojo.request",
@@ -375,7 +378,7 @@ def _log_request(
             "method": method,
             "path": path,
             "status": status,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            "duration_ms": round(elapsed * 1000, 1),
             "error": error,
         },
     )

@@ -58,6 +58,7 @@ class _Results:
         self.reports = 0
         self.results = 0
         self.in_items = False
+        self.found = False
         self.next_index = 0
 
     def feed(self, kind: EventKind, path: Path, element: etree._Element) -> Record | None:
@@ -67,6 +68,7 @@ class _Results:
         elif kind == "open" and path == RESULTS:
             self.results += 1
             self.in_items = self.reports == 1 and self.results == 1
+            self.found = self.found or self.in_items
         elif kind == "close" and path == RESULTS:
             self.in_items = False
         elif kind == "child" and path == RESULTS and self.in_items:
@@ -193,7 +195,7 @@ class OpenVasXml:
             record = results.feed(kind, path, element)
             if record is not None:
                 yield record
-        if results.results == 0:
+        if not results.found:
             raise ScanFormatError(
                 "the OpenVAS report has no <report><results> element; DefectDojo cannot read it"
             )

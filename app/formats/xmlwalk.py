@@ -12,14 +12,18 @@ entities, no network) and reports three kinds of event:
   bounded by one item whatever the file's size;
 - `("close", path, element)` when a container ends.
 
-UTF-16 documents are read like UTF-8 ones (DefectDojo reads them too); subsets are UTF-8.
-
 `path` is the tuple of tags from below the root down to the container; the root is `()`.
 Elements below a child are not reported on their own, which keeps the per-element work of
 Python small on deep item bodies.
 
 `copy_filtered` writes the same document again, streaming through `lxml.etree.xmlfile`, with
 the children a callback keeps. The callback may also prune an element before it is written.
+
+The prologue checks extend `xmlsafe`'s: `readable_head` lets them see into UTF-16 documents
+(which libxml2 and DefectDojo read natively; subsets are written as UTF-8) and refuses
+encodings that would hide markup from them; `checked_root` runs them and names the root;
+`refuse_declared_entities` re-checks, once libxml2 has read the whole DOCTYPE, that no entity
+is declared anywhere in it, not only in the first 64 KiB.
 """
 
 from __future__ import annotations
@@ -108,32 +112,26 @@ def walk(source: BinaryIO, containers: frozenset[Path]) -> Iterator[Event]:
     syntax error, including a truncated file.
     """
     readable_head(xmlsafe.read_prologue(source))
-    stack: list[Path | None] = []
+    opened: list[Path] = []
+    depth = 0  # how deep the parser is inside the current child; 0 between children
     for event, element in xmlsafe.iterparse(source, events=("start", "end")):
-        if event == "start":
-            if not stack:
-                refuse_declared_entities(element)
-                stack.append(())
-                yield "open", (), element
-                continue
-            parent = stack[-1]
-            if parent is None:
-                stack.append(None)
-                continue
-            path = (*parent, element.tag)
-            if path in containers:
-                stack.append(path)
-                yield "open", path, element
-            else:
-                stack.append(None)
-            continue
-        mine = stack.pop()
-        if mine is not None:
-            yield "close", mine, element
+        if depth:
+            depth += 1 if event == "start" else -1
+            if depth == 0:
+                yield "child", opened[-1], element
+                xmlsafe.release(element)
+        elif event == "end":
+            yield "close", opened.pop(), element
             xmlsafe.release(element)
-        elif stack and stack[-1] is not None:
-            yield "child", stack[-1], element
-            xmlsafe.release(element)
+        elif not opened:
+            refuse_declared_entities(element)
+            opened.append(())
+            yield "open", (), element
+        elif (path := (*opened[-1], element.tag)) in containers:
+            opened.append(path)
+            yield "open", path, element
+        else:
+            depth = 1
 
 
 def refuse_declared_entities(root: etree._Element) -> None:

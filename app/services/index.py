@@ -35,6 +35,8 @@ class IndexService:
         self._rules = RuleSet.build(())
         self._rules_version = 0
         self._refresh_lock = asyncio.Lock()
+        self.built_at = 0.0
+        """When the index in memory was built from DefectDojo (epoch seconds; 0 = never)."""
 
     @property
     def index(self) -> MatchIndex:
@@ -48,7 +50,9 @@ class IndexService:
         async with self._sessions() as session:
             rows = [row async for row in index_cache.iter_endpoints(session)]
             self._products = await index_cache.product_names(session)
+            state = await index_cache.get_state(session)
         self._index = MatchIndex.build(rows)
+        self.built_at = state.refreshed_at.timestamp() if state.refreshed_at else 0.0
 
     async def refresh(self) -> int:
         """Rebuild the index from DefectDojo now; returns the number of endpoints.
@@ -81,6 +85,7 @@ class IndexService:
                 )
             self._index = MatchIndex.build(rows)
             self._products = products
+            self.built_at = time.time()
             log.info("index.refresh.done", extra={"endpoints": count})
             return count
 

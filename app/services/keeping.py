@@ -19,7 +19,8 @@ def stored_title(title: str) -> str:
     """The title as DefectDojo stores it: Finding.save() title-cases the first 511
     characters, so "Open port: 21/tcp" is kept as "Open Port: 21/TCP". Showing it that way
     lets a person match the list with what DefectDojo shows."""
-    return titlecase(title[:TITLE_LIMIT])
+    cased: str = titlecase(title[:TITLE_LIMIT])
+    return cased
 
 
 def unassigned_row(

@@ -14,10 +14,12 @@ in a short transaction of its own afterwards.
 from __future__ import annotations
 
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
+from app import metrics
 from app.dojo.client import DojoClient
 from app.dojo.errors import DojoError, DojoNotFound, DojoPermissionDenied
 from app.dojo.models import ImportOptions, ImportResult
@@ -87,6 +89,33 @@ async def push_share(
     target: PushTarget,
 ) -> PushOutcome:
     """Push one share with the caller's client; never raises for DefectDojo's answers."""
+    started = time.perf_counter()
+    outcome = await _push_share(
+        dojo,
+        retry,
+        fmt=fmt,
+        source=source,
+        file_name=file_name,
+        scan_type=scan_type,
+        options=options,
+        target=target,
+    )
+    metrics.PUSH_SECONDS.observe(time.perf_counter() - started)
+    metrics.PUSHES.labels(outcome.status, outcome.push or "none").inc()
+    return outcome
+
+
+async def _push_share(
+    dojo: DojoClient,
+    retry: RetryPolicy,
+    *,
+    fmt: ScanFormat,
+    source: Path,
+    file_name: str,
+    scan_type: str,
+    options: UploadOptions,
+    target: PushTarget,
+) -> PushOutcome:
     with tempfile.TemporaryFile() as subset:
         with source.open("rb") as original:
             fmt.write_subset(original, set(target.record_indexes), subset)

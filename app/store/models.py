@@ -43,6 +43,9 @@ class Upload(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     status: Mapped[str] = mapped_column(String(32), index=True)
+    step: Mapped[str] = mapped_column(String(16), default="stored", server_default="stored")
+    """Where a run stands: `stored` (file kept), `planned` (routing and unassigned rows
+    recorded, pushes pending), `finished`. A resumed run starts from here."""
     scan_type: Mapped[str] = mapped_column(String(128))
     format_name: Mapped[str] = mapped_column(String(64))
     file_name: Mapped[str] = mapped_column(String(512))
@@ -105,6 +108,9 @@ class ProductPush(Base):
     test_id: Mapped[int | None] = mapped_column(Integer, index=True)
     push: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Pushes started; a `pending` push with attempts is one whose outcome was never recorded."""
+    last_attempt_at: Mapped[dt.datetime | None]
     record_indexes: Mapped[list[int]] = mapped_column(ARRAY(Integer))
     hosts: Mapped[list[Any]] = mapped_column(default=list)
     statistics: Mapped[dict[str, Any]] = mapped_column(default=dict)

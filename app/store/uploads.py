@@ -11,8 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.store.models import ProductPush, Upload
 
 ACTIVE_STATUSES = ("queued", "processing")
-LEASE = dt.timedelta(minutes=5)
-"""How long a worker holds an upload without renewing; then another may resume it."""
+
+
+class LeaseLost(Exception):
+    """The upload is no longer held by this claim: its lease ran out and another worker took
+    it over (or it was finished meanwhile). The holder must stop touching it."""
+
+    def __init__(self, upload_id: int, claim: str) -> None:
+        super().__init__(f"upload {upload_id} is no longer held by claim {claim}")
+        self.upload_id = upload_id
+        self.claim = claim
 
 
 def _now() -> dt.datetime:
@@ -31,10 +39,11 @@ async def get(session: AsyncSession, *, upload_id: int) -> Upload | None:
 
 
 async def get_for_owner(
-    session: AsyncSession, *, upload_id: int, owner_id: int | None
+    session: AsyncSession, *, upload_id: int, owner_id: int | None, for_update: bool = False
 ) -> Upload | None:
     """The upload when `owner_id` uploaded it (or is None: a superuser sees all)."""
-    upload = await session.get(Upload, upload_id)
+    query = select(Upload).where(Upload.id == upload_id)
+    upload = await session.scalar(query.with_for_update() if for_update else query)
     if upload is None or (owner_id is not None and upload.uploaded_by_id != owner_id):
         return None
     return upload
@@ -68,12 +77,14 @@ async def count_active(session: AsyncSession, *, owner_id: int) -> int:
 
 
 async def claim(
-    session: AsyncSession, *, worker_id: str, lease: dt.timedelta, upload_id: int | None = None
+    session: AsyncSession, *, claim: str, lease: dt.timedelta, upload_id: int | None = None
 ) -> Upload | None:
-    """Take one upload that is queued, or whose worker's lease ran out, for `worker_id`.
+    """Take one upload that is queued, or whose worker's lease ran out, under `claim`.
 
     `FOR UPDATE SKIP LOCKED` lets many workers on many machines poll one table: each row is
     handed to one of them, and a crashed worker's upload comes back when its lease expires.
+    `claim` is unique per run, so a worker whose upload was taken over cannot mistake the
+    new run's lease for its own.
     """
     now = _now()
     query = (
@@ -94,7 +105,7 @@ async def claim(
     if upload is None:
         return None
     upload.status = "processing"
-    upload.claimed_by = worker_id
+    upload.claimed_by = claim
     upload.lease_expires_at = now + lease
     upload.attempts += 1
     upload.started_at = upload.started_at or now
@@ -102,16 +113,45 @@ async def claim(
     return upload
 
 
+async def hold(session: AsyncSession, *, upload_id: int, claim: str) -> Upload:
+    """The upload, locked for this transaction, if `claim` still holds it; else LeaseLost.
+
+    Every write of a run goes through here, in the transaction that makes it, so a worker
+    that lost its lease writes nothing more: the check and the write commit together.
+    """
+    upload = await session.scalar(
+        select(Upload).where(Upload.id == upload_id).with_for_update()
+    )
+    if upload is None or upload.claimed_by != claim or upload.status != "processing":
+        raise LeaseLost(upload_id, claim)
+    return upload
+
+
 async def extend_lease(
-    session: AsyncSession, *, upload_id: int, worker_id: str, lease: dt.timedelta
+    session: AsyncSession, *, upload_id: int, claim: str, lease: dt.timedelta
 ) -> bool:
     """Renew a lease; False when another worker has taken the upload meanwhile."""
     result = await session.execute(
         update(Upload)
-        .where(Upload.id == upload_id, Upload.claimed_by == worker_id)
+        .where(
+            Upload.id == upload_id, Upload.claimed_by == claim, Upload.status == "processing"
+        )
         .values(lease_expires_at=_now() + lease)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def reopen(
+    session: AsyncSession, *, upload: Upload, claim: str, lease: dt.timedelta
+) -> None:
+    """Put a finished upload back in processing under `claim` (to retry its failed pushes)."""
+    upload.status = "processing"
+    upload.step = "planned"
+    upload.claimed_by = claim
+    upload.lease_expires_at = _now() + lease
+    upload.attempts += 1
+    upload.finished_at = None
+    await session.flush()
 
 
 async def pushes_of(session: AsyncSession, *, upload_id: int) -> list[ProductPush]:
