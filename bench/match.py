@@ -39,7 +39,7 @@ from typing import TypeVar
 from app.formats.base import HostIdentity, Record
 from app.matching.index import MatchIndex, Row
 from app.matching.router import Router
-from app.matching.rules import Rule, RuleSet
+from app.matching.rules import Rule, RuleKind, RuleSet
 
 PRODUCTS = 500
 TEAMS = 2_000
@@ -95,6 +95,7 @@ def rules(count: int, rng: random.Random) -> list[Rule]:
     for rule_id in range(1, count + 1):
         product = rng.randrange(1, PRODUCTS + 1)
         priority = rng.choice((10, 50, 100, 100, 100, 200))
+        kind: RuleKind
         if rule_id % 2:
             kind = "cidr"
             if rng.random() < 0.9:
@@ -119,7 +120,7 @@ def rules(count: int, rng: random.Random) -> list[Rule]:
             )
             if rng.random() < 0.01:
                 pattern = f"kiosk-{rng.randrange(1000)}*"
-        made.append(Rule(rule_id, kind, pattern, product, priority))  # type: ignore[arg-type]
+        made.append(Rule(rule_id, kind, pattern, product, priority))
     return made
 
 

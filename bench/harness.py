@@ -1,0 +1,238 @@
+"""Plumbing shared by the benchmarks: the machine, child processes, servers, a database.
+
+Every benchmark figure is printed with the machine it ran on (`machine()`), measures memory
+as the high-water RSS of a process of its own (`peak_rss_mb`, `child_peak_rss_mb`), and runs
+its servers as real processes on loopback that are always stopped (`Server`). Nothing here
+depends on packages outside the service's own and the standard library: CPU time and RSS
+come from /proc, so the smoke runs work on any Linux machine that runs the tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+ADMIN_DATABASE_URL = os.environ.get(
+    "BENCH_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def machine() -> dict[str, object]:
+    """What the figures were measured on: cores, memory, CPU model, Python."""
+    model = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    memory_kb = 0
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory_kb = int(line.split()[1])
+    return {
+        "nproc": os.cpu_count(),
+        "memory_gib": round(memory_kb / 1024 / 1024, 1),
+        "cpu": model,
+        "python": platform.python_version(),
+    }
+
+
+def machine_line() -> str:
+    info = machine()
+    return (
+        f"{info['nproc']} cores ({info['cpu']}), {info['memory_gib']} GiB, "
+        f"Python {info['python']}"
+    )
+
+
+def child_peak_rss_mb() -> float:
+    """The largest RSS any finished child of this process reached (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def own_peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a live process has used, from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The RSS high-water mark of a live process (VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def run_case(argv: Sequence[str], *, timeout: float) -> dict[str, object]:
+    """Run `python -m ...argv` in a fresh process; its last stdout line is a JSON result.
+
+    The child's peak RSS is its own `ru_maxrss`, reported by the child itself, so cases
+    never pollute each other's memory figure.
+    """
+    done = subprocess.run(
+        [PYTHON, *argv],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"case {' '.join(argv)} failed:\n{done.stderr[-4000:]}")
+    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    """A server process on loopback, started by `start` and always stopped by `stop`."""
+
+    argv: list[str]
+    port: int
+    env: dict[str, str] = field(default_factory=dict)
+    log: Path | None = None
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def start(self, *, ready_path: str, timeout: float = 60.0) -> None:
+        output = self.log.open("ab") if self.log else subprocess.DEVNULL
+        self.process = subprocess.Popen(
+            self.argv,
+            cwd=REPO,
+            env={**os.environ, **self.env},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.argv[:4]} exited with {self.process.returncode}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(self.url + ready_path, timeout=2).status_code < 500:
+                    return
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{self.argv[:4]} did not answer on {self.url} in {timeout} s")
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def running(server: Server, *, ready_path: str, timeout: float = 60.0) -> Iterator[Server]:
+    server.start(ready_path=ready_path, timeout=timeout)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def fakedojo(port: int, seed_file: Path, *, latency: bool, log: Path | None = None) -> Server:
+    argv = [PYTHON, "-m", "tests.fakedojo", "--port", str(port), "--seed-file", str(seed_file)]
+    return Server([*argv, "--latency"] if latency else argv, port, log=log)
+
+
+def service(port: int, env: dict[str, str], *, log: Path | None = None) -> Server:
+    """The service as in production: uvicorn, one process."""
+    argv = [PYTHON, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", str(port)]
+    return Server([*argv, "--log-level", "warning", "--no-access-log"], port, env=env, log=log)
+
+
+def database_url(name: str) -> str:
+    return ADMIN_DATABASE_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def _recreate(name: str, *, drop_only: bool) -> None:
+    connection = await asyncpg.connect(ADMIN_DATABASE_URL)
+    try:
+        await connection.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name
+        )
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        if not drop_only:
+            await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+
+
+@contextlib.contextmanager
+def bench_database(name: str) -> Iterator[str]:
+    """A fresh database migrated to head by Alembic; dropped afterwards."""
+    asyncio.run(_recreate(name, drop_only=False))
+    url = database_url(name)
+    try:
+        subprocess.run(
+            [str(Path(PYTHON).parent / "alembic"), "upgrade", "head"],
+            cwd=REPO,
+            env={**os.environ, "DATABASE_URL": url},
+            check=True,
+            capture_output=True,
+        )
+        yield url
+    finally:
+        asyncio.run(_recreate(name, drop_only=True))
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """The value below which `fraction` of `values` fall (nearest rank)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = min(len(ordered) - 1, max(0, round(fraction * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def write_results(path: Path | None, results: object) -> None:
+    """Save the results (with the machine) as JSON for the docs and plots."""
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {"machine": machine(), "results": results}
+    path.write_text(json.dumps(document, indent=2, default=str) + "\n", encoding="utf-8")
