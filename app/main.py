@@ -18,6 +18,8 @@ from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from app.api import docs, health, routing, rules, unassigned, uploads
+from app.api.limits import BodyLimitMiddleware
+from app.api.openapi import document_errors
 from app.dojo.client import DojoClient, DojoTimeouts
 from app.dojo.retry import RetryPolicy
 from app.errors import AppError, handle_app_error
@@ -29,6 +31,7 @@ from app.services.context import Context
 from app.services.index import IndexService
 from app.settings import Settings
 from app.store.db import create_engine, create_sessionmaker
+from app.web import install as install_pages
 
 
 async def build_context(
@@ -130,12 +133,15 @@ def create_app(
             settings.root_path if settings else os.environ.get("SMART_UPLOAD_ROOT_PATH", "")
         ),
     )
+    app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.mount(docs.ASSETS, StaticFiles(directory=swagger_ui_path), name="swagger-ui")
     app.add_exception_handler(AppError, handle_app_error)
     app.add_exception_handler(RequestValidationError, _bad_request)
     for module in (uploads, unassigned, rules, routing, health, docs):
         app.include_router(module.router)
+    document_errors(app)
+    install_pages(app)
     return app
 
 

@@ -81,6 +81,8 @@ class ProductResult(BaseModel):
     statistics: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
     items: list[PlanItem] | None = None
+    attempts: int = 0
+    """Pushes of this share started so far (a pending push with attempts was interrupted)."""
 
 
 class UnassignedSummary(BaseModel):
@@ -106,6 +108,8 @@ class UploadSummary(BaseModel):
     unassigned: UnassignedSummary
     error: str | None = None
     dry_run: bool = False
+    step: str | None = None
+    """Where processing stands: stored, planned, finished (None for a dry run)."""
 
 
 class Page(BaseModel, Generic[T]):
@@ -153,7 +157,7 @@ class UnassignedFilterIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    upload: int | None = Field(None, ge=1)
+    upload: int | None = Field(None, ge=1, le=2**63 - 1)
     scan_type: str | None = Field(None, max_length=128)
     severity: Severity | None = None
     host: str | None = Field(None, max_length=255)

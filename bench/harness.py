@@ -58,8 +58,7 @@ def machine() -> dict[str, object]:
 def machine_line() -> str:
     info = machine()
     return (
-        f"{info['nproc']} cores ({info['cpu']}), {info['memory_gib']} GiB, "
-        f"Python {info['python']}"
+        f"{info['nproc']} cores ({info['cpu']}), {info['memory_gib']} GiB, Python {info['python']}"
     )
 
 
@@ -93,7 +92,7 @@ def run_case(argv: Sequence[str], *, timeout: float) -> dict[str, object]:
     The child's peak RSS is its own `ru_maxrss`, reported by the child itself, so cases
     never pollute each other's memory figure.
     """
-    done = subprocess.run(
+    done = subprocess.run(  # noqa: S603 - this interpreter, our own arguments
         [PYTHON, *argv],
         cwd=REPO,
         capture_output=True,
@@ -135,7 +134,7 @@ class Server:
 
     def start(self, *, ready_path: str, timeout: float = 60.0) -> None:
         output = self.log.open("ab") if self.log else subprocess.DEVNULL
-        self.process = subprocess.Popen(
+        self.process = subprocess.Popen(  # noqa: S603 - our own server commands
             self.argv,
             cwd=REPO,
             env={**os.environ, **self.env},
@@ -208,7 +207,7 @@ def bench_database(name: str) -> Iterator[str]:
     asyncio.run(_recreate(name, drop_only=False))
     url = database_url(name)
     try:
-        subprocess.run(
+        subprocess.run(  # noqa: S603 - the venv's alembic
             [str(Path(PYTHON).parent / "alembic"), "upgrade", "head"],
             cwd=REPO,
             env={**os.environ, "DATABASE_URL": url},

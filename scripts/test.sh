@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+scripts/setup-test-tools.sh
 .venv/bin/ruff check app tests bench
 .venv/bin/ruff format --check app tests bench
 .venv/bin/mypy app

@@ -9,6 +9,8 @@ from pydantic import BaseModel
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 1000
+MAX_OFFSET = 2**63 - 1
+"""Postgres' OFFSET is a bigint; a larger one would reach the database and fail there."""
 
 
 class PageParams(BaseModel):
@@ -18,7 +20,7 @@ class PageParams(BaseModel):
 
 def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Rows per page")] = DEFAULT_LIMIT,
-    offset: Annotated[int, Query(ge=0, description="Rows to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Rows to skip")] = 0,
 ) -> PageParams:
     return PageParams(limit=limit, offset=offset)
 

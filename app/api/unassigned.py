@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
+from pydantic import Field
 
 from app.api.deps import CallerDep, ContextDep
 from app.api.pagination import PageParams, links, page_params
@@ -58,7 +59,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def filters(
-    upload: Annotated[int | None, Query(ge=1)] = None,
+    upload: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     scan_type: Annotated[str | None, Query(max_length=128)] = None,
     severity: Severity | None = None,
     host: Annotated[
@@ -106,7 +107,17 @@ def finding_out(row: UnassignedFinding) -> UnassignedFindingOut:
     )
 
 
-@router.get("/", response_model=Page[UnassignedFindingOut], summary="List unassigned findings")
+class UnassignedPage(Page[UnassignedFindingOut]):
+    """A page of the list; past 10,000 matching rows `count` is PostgreSQL's estimate."""
+
+    count_is_estimate: bool = Field(
+        False,
+        description="True when `count` is an estimate (more than 10,000 rows match); "
+        "`next` is exact either way",
+    )
+
+
+@router.get("/", response_model=UnassignedPage, summary="List unassigned findings")
 async def list_unassigned(
     request: Request,
     ctx: ContextDep,
@@ -114,10 +125,10 @@ async def list_unassigned(
     page: Annotated[PageParams, Depends(page_params)],
     selected: Annotated[UnassignedFilter, Depends(filters)],
     ordering: Ordering = "-severity",
-) -> Page[UnassignedFindingOut]:
+) -> UnassignedPage:
     """Findings of your uploads that no product took yet (all of them for a superuser)."""
     async with ctx.sessions() as session:
-        count, rows = await store.list_page(
+        count, estimated, rows = await store.list_page_counted(
             session,
             filters=selected,
             owner_id=caller.owner_filter,
@@ -126,8 +137,12 @@ async def list_unassigned(
             offset=page.offset,
         )
     following, preceding = links(request, page, count)
-    return Page[UnassignedFindingOut](
-        count=count, next=following, previous=preceding, results=[finding_out(r) for r in rows]
+    return UnassignedPage(
+        count=count,
+        next=following,
+        previous=preceding,
+        results=[finding_out(r) for r in rows],
+        count_is_estimate=estimated,
     )
 
 

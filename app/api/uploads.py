@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Header, Request, Response, UploadFile
+from fastapi import Path as FastApiPath
 from pydantic import ValidationError
 
 from app.api.deps import CallerDep, ContextDep
@@ -19,13 +20,14 @@ from app.errors import BadRequest, NotFound, PayloadTooLarge
 from app.formats.base import ScanFormatError
 from app.schemas import Page, UploadOptions, UploadSummary
 from app.services import intake
-from app.services.processing import process_upload
+from app.services.processing import process_upload, retry_failed_pushes
 from app.services.summaries import summarise
 from app.store import uploads
 
 router = APIRouter(tags=["uploads"])
 
 COPY_BLOCK = 1024 * 1024
+UploadId = Annotated[int, FastApiPath(ge=1, le=2**63 - 1, description="The upload's id")]
 
 
 @contextmanager
@@ -134,7 +136,7 @@ async def smart_import(
         elif run_now:
             # a scan that fails to parse late is recorded on the upload; the summary shows it
             with contextlib.suppress(ScanFormatError):
-                await process_upload(ctx, upload_id, local_copy=incoming.path)
+                await process_upload(ctx, upload_id, claim=received.claim, local_copy=incoming.path)
         else:
             response.status_code = 202
             response.headers["Location"] = _location(request, upload_id)
@@ -167,7 +169,7 @@ async def _summary(ctx: ContextDep, upload_id: int, request: Request) -> UploadS
     responses={404: {"description": "No such upload of yours"}},
 )
 async def get_upload(
-    upload_id: int, request: Request, ctx: ContextDep, caller: CallerDep
+    upload_id: UploadId, request: Request, ctx: ContextDep, caller: CallerDep
 ) -> UploadSummary:
     """Status, progress (records parsed, pushed) and summary of one of your uploads."""
     async with ctx.sessions() as session:
@@ -205,3 +207,21 @@ async def list_uploads(
         previous=preceding,
         results=[summarise(row, pushes[row.id], root_path=root) for row in rows],
     )
+
+
+@router.post(
+    "/api/v2/smart_upload/uploads/{upload_id}/retry/",
+    response_model=UploadSummary,
+    summary="Retry the failed product pushes of an upload",
+    responses={
+        404: {"description": "No such upload of yours"},
+        409: {"description": "The upload is still being processed, or failed as a whole"},
+    },
+)
+async def retry_upload(
+    upload_id: UploadId, request: Request, ctx: ContextDep, caller: CallerDep
+) -> UploadSummary:
+    """Push the failed shares of your upload again, with your token; records that then
+    reach DefectDojo leave the unassigned list. Answers the updated summary."""
+    await retry_failed_pushes(ctx, caller, upload_id)
+    return await _summary(ctx, upload_id, request)

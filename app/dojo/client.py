@@ -29,6 +29,7 @@ from app.dojo.errors import (
     DojoAuthenticationFailed,
     DojoError,
     DojoRejected,
+    DojoUnavailable,
     error_from_response,
     error_from_transport,
 )
@@ -104,6 +105,22 @@ class DojoClient:
         )
 
     # Users and tokens
+
+    async def ping(self, timeout: float) -> None:
+        """One quick call (no retries, `timeout` seconds for each phase) that proves DD
+        answers: any answer but 429/5xx will do, a refusal of the token included. Raises
+        `DojoUnavailable` otherwise. For readiness checks, which must answer fast."""
+        try:
+            await self._send(
+                "GET",
+                "/api/v2/user_profile/",
+                timeout=httpx.Timeout(timeout),
+                authenticated=self._token is not None,
+            )
+        except DojoUnavailable:
+            raise
+        except DojoError:
+            return
 
     async def user_profile(self) -> DojoUser:
         """The token's user; `DojoAuthenticationFailed` if DD does not accept the token."""

@@ -23,7 +23,8 @@ xmlsafe cannot see: the first bytes are transcoded before the entity and root ch
 from __future__ import annotations
 
 import codecs
-from collections.abc import Callable, Generator, Iterator
+import contextlib
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import Any, BinaryIO, Literal
 
 from lxml import etree
@@ -150,9 +151,37 @@ def write_units(
     `select` sees every unit in document order and may remove children from it before
     it is written.
     """
-    with etree.xmlfile(out, encoding="utf-8") as writer:
-        writer.write_declaration()
-        scopes: list[tuple[Any, dict[str | None, str]]] = []
+    write_units_many(
+        source,
+        [out],
+        root=root,
+        unit=unit,
+        containers=containers,
+        split=lambda element: ((0, element),) if select(element) else (),
+    )
+
+
+def write_units_many(
+    source: BinaryIO,
+    outs: Sequence[BinaryIO],
+    *,
+    root: str,
+    unit: str,
+    containers: tuple[str, ...] = (),
+    split: Callable[[etree._Element], Iterable[tuple[int, etree._Element]]],
+) -> None:
+    """`write_units` into several documents in one walk: every output gets the root,
+    containers and metadata, and `split` says which outputs get (a pruned copy of) each unit,
+    as `(position in outs, element to write)` pairs.
+
+    One walk instead of one per output is what keeps an upload split over hundreds of
+    products as cheap as a single subset.
+    """
+    with contextlib.ExitStack() as stack:
+        writers = [stack.enter_context(etree.xmlfile(out, encoding="utf-8")) for out in outs]
+        for writer in writers:
+            writer.write_declaration()
+        scopes: list[tuple[list[Any], dict[str | None, str]]] = []
         for event, element in walk(source, root=root, unit=unit, containers=containers):
             if event == "open":
                 inherited = scopes[-1][1] if scopes else {}
@@ -162,13 +191,21 @@ def write_units(
                     if inherited.get(prefix) != uri
                 }
                 attributes = {str(key): str(value) for key, value in element.attrib.items()}
-                scope = writer.element(element.tag, attributes, nsmap=declared)
-                scope.__enter__()
-                writer.write("\n")
-                scopes.append((scope, dict(element.nsmap)))
-            elif event == "close":
-                scopes.pop()[0].__exit__(None, None, None)
-                if scopes:
+                entered = []
+                for writer in writers:
+                    scope = writer.element(element.tag, attributes, nsmap=declared)
+                    scope.__enter__()
                     writer.write("\n")
-            elif event == "other" or select(element):
-                writer.write(element)
+                    entered.append(scope)
+                scopes.append((entered, dict(element.nsmap)))
+            elif event == "close":
+                for writer, scope in zip(writers, scopes.pop()[0], strict=True):
+                    scope.__exit__(None, None, None)
+                    if scopes:
+                        writer.write("\n")
+            elif event == "other":
+                for writer in writers:
+                    writer.write(element)
+            else:
+                for position, part in split(element):
+                    writers[position].write(part)

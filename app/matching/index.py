@@ -4,16 +4,17 @@ Built from DefectDojo's endpoint rows `(product_id, host, port)`; each host is n
 (`identity.split_host_port`, so a row whose host is a URL or `host:port` counts too, its own
 port column winning over a port inside the host text).
 
-Layout, chosen for size: one dict from host to an *entry* `(products, ports)`:
+Layout, chosen for size and for the garbage collector: two dicts keyed by host,
 
-- `products` — the frozenset of products with any endpoint on the host (host level);
-- `ports` — either a frozenset of ports (with None for port-less rows) when every one of the
-  host's ports belongs to exactly `products` (the usual case: a host in one product, or in
-  several with the same ports), or a dict port → frozenset of products otherwise.
+- `products[host]` — the frozenset of products with any endpoint on the host (host level);
+- `ports[host]` — a frozenset of the host's ports (None for port-less rows) when every one of
+  them belongs to exactly `products[host]` (the usual case: a host in one product, or in
+  several with the same ports), else a dict port → frozenset of products.
 
-Product sets, port sets and whole uniform entries are interned, so a million endpoints over a
-few hundred products hold one small object per distinct shape rather than one per endpoint:
-the index costs roughly one dict slot and one host string per host.
+Product sets and port sets are interned, so a million endpoints over a few hundred products
+share a few thousand small sets: the index costs about two dict slots and one host string
+per host, and holds no object per host that the cyclic garbage collector must walk (a tuple
+per host would add hundreds of thousands of them to every full collection).
 
 A `MatchIndex` is immutable; `with_rows` returns a grown copy, as the service does after its
 own pushes.
@@ -32,7 +33,7 @@ EMPTY: frozenset[int] = frozenset()
 Row = tuple[int, str, int | None]
 PortKey = int | None
 Ports = frozenset[PortKey] | dict[PortKey, frozenset[int]]
-Entry = tuple[frozenset[int], Ports]
+Pairs = set[tuple[PortKey, int]]
 
 _T = TypeVar("_T")
 
@@ -53,18 +54,20 @@ class _Interner:
 class MatchIndex:
     """Normalised host → products, and (host, port) → products; immutable once built."""
 
-    __slots__ = ("_by_product", "_entries", "_rows", "_skipped")
+    __slots__ = ("_by_product", "_ports", "_products", "_rows", "_skipped")
 
     def __init__(
         self,
-        entries: dict[str, Entry],
+        products: dict[str, frozenset[int]],
+        ports: dict[str, Ports],
         *,
         rows: int,
         by_product: dict[int, int],
         skipped: int,
     ) -> None:
         """Use `build` or `with_rows`; the arguments are the index's own internals."""
-        self._entries = entries
+        self._products = products
+        self._ports = ports
         self._rows = rows
         self._by_product = by_product
         self._skipped = skipped
@@ -77,66 +80,63 @@ class MatchIndex:
         (`skipped_rows`); duplicate rows count once.
         """
         pairs, skipped = _collect(rows)
-        interner = _Interner()
-        entries: dict[str, Entry] = {}
+        intern = _Interner()
+        products: dict[str, frozenset[int]] = {}
+        ports: dict[str, Ports] = {}
         by_product: dict[int, int] = {}
         total = 0
         for host, host_pairs in pairs.items():
-            entries[host] = _encode(host_pairs, interner)
+            products[host], ports[host] = _encode(host_pairs, intern)
             total += len(host_pairs)
             for _, product in host_pairs:
                 by_product[product] = by_product.get(product, 0) + 1
-        return cls(entries, rows=total, by_product=by_product, skipped=skipped)
+        return cls(products, ports, rows=total, by_product=by_product, skipped=skipped)
 
     def with_rows(self, rows: Iterable[Row]) -> MatchIndex:
         """A copy of this index with more endpoint rows (rows already present change nothing)."""
         added, skipped = _collect(rows)
-        if not added:
-            return self if not skipped else self._copy(self._entries, skipped=skipped)
-        entries = dict(self._entries)
-        interner = _Interner()
+        products = dict(self._products)
+        ports = dict(self._ports)
         by_product = dict(self._by_product)
+        intern = _Interner()
         total = self._rows
         for host, new_pairs in added.items():
-            old_entry = entries.get(host)
-            old_pairs = _decode(old_entry) if old_entry is not None else set()
-            fresh = new_pairs - old_pairs
+            known = self._pairs(host)
+            fresh = new_pairs - known
             if not fresh:
                 continue
-            entries[host] = _encode(old_pairs | fresh, interner)
+            products[host], ports[host] = _encode(known | fresh, intern)
             total += len(fresh)
             for _, product in fresh:
                 by_product[product] = by_product.get(product, 0) + 1
-        return self._copy(entries, skipped=skipped, rows=total, by_product=by_product)
-
-    def _copy(
-        self,
-        entries: dict[str, Entry],
-        *,
-        skipped: int,
-        rows: int | None = None,
-        by_product: dict[int, int] | None = None,
-    ) -> MatchIndex:
         return MatchIndex(
-            entries,
-            rows=self._rows if rows is None else rows,
-            by_product=self._by_product if by_product is None else by_product,
+            products,
+            ports,
+            rows=total,
+            by_product=by_product,
             skipped=self._skipped + skipped,
         )
 
+    def _pairs(self, host: str) -> Pairs:
+        """The (port, product) pairs of a host; the inverse of `_encode`."""
+        ports = self._ports.get(host)
+        if ports is None:
+            return set()
+        if isinstance(ports, frozenset):
+            return {(port, product) for port in ports for product in self._products[host]}
+        return {(port, product) for port, at in ports.items() for product in at}
+
     def products_for_host(self, host: str) -> frozenset[int]:
         """Products with any endpoint on `host` (normalised)."""
-        entry = self._entries.get(host)
-        return EMPTY if entry is None else entry[0]
+        return self._products.get(host, EMPTY)
 
     def products_for_host_port(self, host: str, port: int) -> frozenset[int]:
         """Products with an endpoint on exactly `host` (normalised) and `port`."""
-        entry = self._entries.get(host)
-        if entry is None:
+        ports = self._ports.get(host)
+        if ports is None:
             return EMPTY
-        products, ports = entry
         if isinstance(ports, frozenset):
-            return products if port in ports else EMPTY
+            return self._products[host] if port in ports else EMPTY
         return ports.get(port, EMPTY)
 
     def __len__(self) -> int:
@@ -146,7 +146,7 @@ class MatchIndex:
     @property
     def host_count(self) -> int:
         """Distinct normalised hosts."""
-        return len(self._entries)
+        return len(self._products)
 
     @property
     def skipped_rows(self) -> int:
@@ -159,9 +159,9 @@ class MatchIndex:
         return MappingProxyType(self._by_product)
 
 
-def _collect(rows: Iterable[Row]) -> tuple[dict[str, set[tuple[PortKey, int]]], int]:
+def _collect(rows: Iterable[Row]) -> tuple[dict[str, Pairs], int]:
     """Group rows by normalised host as sets of (port, product); count unusable rows."""
-    pairs: dict[str, set[tuple[PortKey, int]]] = {}
+    pairs: dict[str, Pairs] = {}
     seen: dict[str, tuple[str | None, int | None]] = {}
     skipped = 0
     for product, raw_host, port in rows:
@@ -181,8 +181,8 @@ def _collect(rows: Iterable[Row]) -> tuple[dict[str, set[tuple[PortKey, int]]], 
     return pairs, skipped
 
 
-def _encode(pairs: set[tuple[PortKey, int]], intern: _Interner) -> Entry:
-    """The compact entry of one host from its (port, product) pairs."""
+def _encode(pairs: Pairs, intern: _Interner) -> tuple[frozenset[int], Ports]:
+    """The compact (products, ports) of one host from its (port, product) pairs."""
     by_port: dict[PortKey, set[int]] = {}
     for port, product in pairs:
         products_at = by_port.get(port)
@@ -192,13 +192,5 @@ def _encode(pairs: set[tuple[PortKey, int]], intern: _Interner) -> Entry:
             products_at.add(product)
     products = intern(frozenset(product for _, product in pairs))
     if all(len(at) == len(products) for at in by_port.values()):
-        return intern((products, intern(frozenset(by_port))))
+        return products, intern(frozenset(by_port))
     return products, {port: intern(frozenset(at)) for port, at in by_port.items()}
-
-
-def _decode(entry: Entry) -> set[tuple[PortKey, int]]:
-    """The (port, product) pairs an entry stands for; the inverse of `_encode`."""
-    products, ports = entry
-    if isinstance(ports, frozenset):
-        return {(port, product) for port in ports for product in products}
-    return {(port, product) for port, at in ports.items() for product in at}

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from app.formats.base import HostIdentity, Record
 from app.matching.identity import normalise_host, record_identifiers, split_host_port
@@ -61,9 +61,11 @@ NO_HOST = Decision(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class _Hit:
-    """What one identifier yielded at a level: its products and the sentence saying so."""
+class _Hit(NamedTuple):
+    """What one identifier yielded at a level: its products and the sentence saying so.
+
+    A named tuple rather than a frozen dataclass: one is made per identifier and level
+    tried, and tuples are built several times faster."""
 
     matched: str
     products: frozenset[int]
@@ -72,8 +74,9 @@ class _Hit:
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
-    """The port-independent part of a decision for one identifier tuple."""
+    """A host's normalised identifiers and the port-independent part of its decision."""
 
+    identifiers: tuple[str, ...]
     port_sensitive: bool
     """Whether a port-level endpoint could still win (some identifier is in the index)."""
     otherwise: Decision
@@ -105,38 +108,27 @@ class Router:
                 known = self._assignments.get(identifier, frozenset())
                 self._assignments[identifier] = known | {product_id}
         self._cache_size = cache_size
-        self._identifiers: dict[HostIdentity, tuple[str, ...]] = {}
-        self._plans: dict[tuple[str, ...], _Plan] = {}
-        self._at_ports: dict[tuple[tuple[str, ...], int], Decision] = {}
+        self._plans: dict[HostIdentity, _Plan] = {}
 
     def route_record(self, record: Record) -> Decision:
         """The decision for a scan record.
 
-        Cached, because scans repeat hosts a lot: the port-independent part of the decision
-        per identifier tuple, and the port-level decision per (identifiers, port) for hosts
-        DefectDojo knows. Each cache holds at most `cache_size` entries.
+        Scans repeat hosts a lot (a scanner writes the same host the same way in every
+        finding), so per host identity the normalised identifiers and the port-independent
+        part of the decision are cached, for at most `cache_size` hosts. The port-level step
+        is a few dict lookups and is not cached: caching it per (identifiers, port) would
+        hold one decision per open port of every host for little gain.
         """
         host = record.host
-        identifiers = self._identifiers.get(host)
-        if identifiers is None:
-            if len(self._identifiers) >= self._cache_size:
-                self._identifiers.clear()
-            identifiers = self._identifiers[host] = record_identifiers(host)
-        plan = self._plans.get(identifiers)
+        plan = self._plans.get(host)
         if plan is None:
             if len(self._plans) >= self._cache_size:
                 self._plans.clear()
-            plan = self._plans[identifiers] = self._plan(identifiers)
+            plan = self._plans[host] = self._plan(record_identifiers(host))
         port = record.port
         if port is None or not plan.port_sensitive:
             return plan.otherwise
-        key = (identifiers, port)
-        decision = self._at_ports.get(key)
-        if decision is None:
-            if len(self._at_ports) >= self._cache_size:
-                self._at_ports.clear()
-            decision = self._at_ports[key] = self._at_port(identifiers, port) or plan.otherwise
-        return decision
+        return self._at_port(plan.identifiers, port) or plan.otherwise
 
     def route_host(self, raw_host: str, port: int | None = None) -> Decision:
         """The decision for one host as a person types it (name, address, `host:port`, URL).
@@ -162,21 +154,21 @@ class Router:
             return plan.otherwise
         return self._at_port(identifiers, port) or plan.otherwise
 
-    def _plan(self, identifiers: Sequence[str]) -> _Plan:
+    def _plan(self, identifiers: tuple[str, ...]) -> _Plan:
         """Everything about the identifiers that does not depend on the port."""
         if not identifiers:
-            return _Plan(False, NO_HOST)
+            return _Plan(identifiers, False, NO_HOST)
         hits = [
             self._assigned(i, found) for i in identifiers if (found := self._assignments.get(i))
         ]
         if hits:
-            return _Plan(False, self._decide("assignment", hits))
+            return _Plan(identifiers, False, self._decide("assignment", hits))
         index = self._index
         hits = [self._host(i, found) for i in identifiers if (found := index.products_for_host(i))]
         if hits:
             # Only hosts DefectDojo knows can have endpoints at a port.
-            return _Plan(True, self._decide("endpoint_host", hits))
-        return _Plan(False, self._by_rules(identifiers))
+            return _Plan(identifiers, True, self._decide("endpoint_host", hits))
+        return _Plan(identifiers, False, self._by_rules(identifiers))
 
     def _at_port(self, identifiers: Sequence[str], port: int) -> Decision | None:
         """The endpoint_port decision, or None when no identifier has an endpoint at `port`."""
@@ -205,13 +197,16 @@ class Router:
         )
 
     def _decide(self, level: Level, hits: list[_Hit]) -> Decision:
-        products = frozenset().union(*(hit.products for hit in hits))
-        candidates = tuple(sorted(products))
-        if len(candidates) == 1:
-            first = hits[0]
+        first = hits[0]
+        products = first.products
+        if len(hits) > 1:
+            products = products.union(*(hit.products for hit in hits[1:]))
+        if len(products) == 1:
+            (product_id,) = products
             return Decision(
-                "routed", candidates[0], level, candidates, first.matched, first.sentence
+                "routed", product_id, level, (product_id,), first.matched, first.sentence
             )
+        candidates = tuple(sorted(products))
         if len(hits) == 1:
             explanation = hits[0].sentence
         else:

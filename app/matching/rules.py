@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -166,7 +166,7 @@ class RuleSet:
     def __init__(self) -> None:
         """Use `build`."""
         self._count = 0
-        self._keys: dict[int, Key] = {}
+        self._keys: dict[Rule, Key] = {}
         self._v4: _Tree = pytricia.PyTricia(32)
         self._v6: _Tree = pytricia.PyTricia(128)
         self._exact: dict[str, tuple[tuple[Key, Rule], ...]] = {}
@@ -206,10 +206,10 @@ class RuleSet:
             except (InvalidRulePattern, GlobError) as error:
                 rejected.append((rule, str(error)))
                 continue
-            self._keys[rule.id] = key
+            self._keys[rule] = key
             self._count += 1
         self._index_networks(networks)
-        self._exact = {name: tuple(sorted(found)) for name, found in exact.items()}
+        self._exact = {name: tuple(sorted(found, key=_by_key)) for name, found in exact.items()}
         for (anchor, first), members in groups.items():
             self._groups.setdefault(anchor, {})[first] = _group(members)
         self._rejected = tuple(rejected)
@@ -220,7 +220,7 @@ class RuleSet:
         for network in sorted(networks, key=lambda n: (n.version, n.prefixlen)):
             tree = self._v4 if network.version == 4 else self._v6
             prefix = str(network)
-            ranked = sorted(networks[network])
+            ranked = sorted(networks[network], key=_by_key)
             own = tuple(rule for _, rule in ranked)
             own_key = ranked[0][0]
             tree.insert(prefix, None)
@@ -246,11 +246,12 @@ class RuleSet:
             return self._v4
         return None
 
-    def _candidate_groups(self, name: str) -> Iterator[_Group]:
+    def _candidate_groups(self, name: str) -> list[_Group]:
         """The glob groups that can match a name: those anchored on one of its label
         suffixes (or on none), starting with its first character or with a wildcard."""
         groups = self._groups
         first = name[:1]
+        found: list[_Group] = []
         anchor = ""
         position = -1
         while True:
@@ -258,13 +259,13 @@ class RuleSet:
             if by_first is not None:
                 group = by_first.get(first)
                 if group is not None:
-                    yield group
+                    found.append(group)
                 group = by_first.get("")
                 if group is not None:
-                    yield group
+                    found.append(group)
             position = name.find(".", position + 1)
             if position == -1:
-                return
+                return found
             anchor = name[position + 1 :]
 
     def __len__(self) -> int:
@@ -284,8 +285,10 @@ class RuleSet:
             node = _lookup(tree, identifier)
             return node.top if node is not None else ()
         best: list[tuple[Key, Rule]] = []
-        for key, rule in self._exact.get(identifier, ()):
-            _offer(best, key, rule)
+        exact = self._exact.get(identifier)
+        if exact is not None:
+            for key, rule in exact:
+                _offer(best, key, rule)
         for group in self._candidate_groups(identifier):
             found = group.combined.fullmatch(identifier)
             if found is None or found.lastindex is None:
@@ -298,6 +301,8 @@ class RuleSet:
                     break
                 if group.globs[i].regex.fullmatch(identifier):
                     _offer(best, group.keys[i], group.rules[i])
+        if len(best) < 2:
+            return (best[0][1],) if best else ()
         return tuple(rule for _, rule in sorted(best))
 
     def match(self, identifier: str) -> list[Rule]:
@@ -319,7 +324,11 @@ class RuleSet:
                     for rule, glob in zip(group.rules, group.globs, strict=True)
                     if glob.regex.fullmatch(identifier)
                 )
-        return sorted(found, key=lambda rule: self._keys[rule.id])
+        return sorted(found, key=self._keys.__getitem__)
+
+
+def _by_key(ranked: tuple[Key, Rule]) -> Key:
+    return ranked[0]
 
 
 def _longest(tree: _Tree, address: str) -> str | None:

@@ -32,11 +32,12 @@ from app.services.auth import Caller
 from app.services.context import Context
 from app.services.keeping import stored_title
 from app.services.planning import Plan, plan_records
+from app.services.runs import lease, new_claim
 from app.store import files, uploads
 from app.store.models import Upload
 
 HASH_BLOCK = 1024 * 1024
-MAX_ACTIVE_UPLOADS_PER_USER = 8
+BUSY_RETRY_AFTER_SECONDS = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,8 @@ class Received:
     upload: Upload
     replayed: bool
     """True when an Idempotency-Key matched an earlier upload of the same request."""
+    claim: str | None = None
+    """The claim this process holds on the upload when it was received with `claim`."""
 
 
 def detect(incoming: IncomingFile, scan_type: str | None) -> tuple[ScanFormat, str | None]:
@@ -106,6 +109,9 @@ async def receive(
     sha256 = await asyncio.to_thread(_digest, incoming.path)
     fingerprint = _fingerprint(sha256, fmt.scan_type, options)
     async with ctx.sessions.begin() as session:
+        # one user's requests one at a time from here: a repeated key then finds the first
+        # upload, and the bound on uploads in progress cannot be passed by racing requests
+        await uploads.lock_owner(session, owner_id=caller.id)
         if idempotency_key:
             earlier = await uploads.find_by_idempotency_key(
                 session, owner_id=caller.id, key=idempotency_key
@@ -118,10 +124,11 @@ async def receive(
                     )
                 return Received(earlier, replayed=True)
         active = await uploads.count_active(session, owner_id=caller.id)
-        if active >= MAX_ACTIVE_UPLOADS_PER_USER:
+        if active >= ctx.settings.max_active_uploads_per_user:
             raise TooManyRequests(
-                f"you already have {active} uploads in progress; wait for one to finish",
-                headers={"Retry-After": "30"},
+                f"you already have {active} uploads in progress (the limit is "
+                f"{ctx.settings.max_active_uploads_per_user}); wait for one to finish",
+                headers={"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)},
             )
         try:
             upload = await uploads.create(
@@ -146,11 +153,10 @@ async def receive(
             await files.store_file(
                 session, upload_id=upload.id, source=source, chunk_bytes=ctx.settings.chunk_bytes
             )
-        if claim:
-            await uploads.claim(
-                session, worker_id=ctx.worker_id, lease=uploads.LEASE, upload_id=upload.id
-            )
-    return Received(upload, replayed=False)
+        claimed = new_claim(ctx) if claim else None
+        if claimed is not None:
+            await uploads.claim(session, claim=claimed, lease=lease(ctx), upload_id=upload.id)
+    return Received(upload, replayed=False, claim=claimed)
 
 
 async def dry_run(

@@ -1,9 +1,19 @@
 """Running a claimed upload to its end state: parse → route → keep → push → finish.
 
-Each step records its result before the next begins, so a run that dies anywhere can be
-resumed by another worker: kept rows of an interrupted run are replaced, shares already
-pushed are not pushed again, and a share whose push outcome was lost is reimported into the
-same test (DefectDojo's reimport of the same file changes nothing). DefectDojo is never
+Each step records its result before the next begins, so a run that dies anywhere is resumed
+by another worker once its lease expires:
+
+- `stored`: the file is in Postgres. Parsing and routing run in one transaction that also
+  writes the unassigned rows, the pending pushes and the counts, and moves the upload to
+  `planned`; a run killed while parsing leaves nothing behind, and the next one starts over.
+- `planned`: only the pending pushes remain. A push counts its attempt and records the
+  engagement id before it imports, and the test id as soon as DefectDojo answers. A push
+  whose answer was lost is simply pushed again: every attempt looks for the test first, so
+  it becomes a reimport of the same share into the same test, which changes nothing.
+- `finished`: the end state is set and the caller's token forgotten.
+
+Every write checks, in its own transaction, that this run still holds the upload
+(`uploads.hold`); a worker whose lease was taken over stops there. DefectDojo is never
 called inside a database transaction.
 """
 
@@ -19,17 +29,20 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.errors import Conflict, NotFound
 from app.formats.base import ScanFormat, ScanFormatError
 from app.formats.registry import FORMATS
-from app.matching.identity import normalise_host
 from app.schemas import UploadOptions
+from app.services.auth import Caller
 from app.services.context import Context
 from app.services.keeping import unassigned_row
-from app.services.planning import Plan, plan_records, records_at
-from app.services.push import PushOutcome, PushTarget, push_share
+from app.services.outcomes import push_pending
+from app.services.planning import Plan, plan_records
+from app.services.runs import Run, crash_point, lease, new_claim
 from app.store import files, pushes, uploads
 from app.store import unassigned as unassigned_store
-from app.store.models import ProductPush, Upload
+from app.store.models import Upload
+from app.store.uploads import LeaseLost
 
 log = logging.getLogger(__name__)
 
@@ -41,28 +54,87 @@ def test_title(upload: Upload) -> str:
     return options.test_title or upload.scope_title or upload.scan_type
 
 
-async def process_upload(ctx: Context, upload_id: int, *, local_copy: Path | None = None) -> None:
-    """Process an upload this worker has claimed. A file that turns out not to parse marks
-    the upload failed (the API's in-request path turns that into a 400 instead)."""
-    async with _heartbeat(ctx, upload_id):
-        async with ctx.sessions() as session:
-            upload = await uploads.get(session, upload_id=upload_id)
-        assert upload is not None
-        fmt = FORMATS[upload.format_name]
-        try:
-            with _local_file(local_copy) as path:
-                if local_copy is None:
-                    await spool(ctx, upload_id, path)
-                await _plan_and_keep(ctx, upload, fmt, path)
-                await push_pending(ctx, upload_id, fmt=fmt, source=path)
-        except ScanFormatError as error:
-            await _fail(ctx, upload_id, f"the scan could not be read: {error.describe()}")
-            raise
-        except Exception as error:
-            log.exception("upload.failed", extra={"upload_id": upload_id})
-            await _fail(ctx, upload_id, f"processing failed: {error}")
-            raise
-        await finish(ctx, upload_id)
+async def process_upload(
+    ctx: Context, upload_id: int, *, claim: str | None = None, local_copy: Path | None = None
+) -> None:
+    """Run an upload this process has claimed (under `claim`; by default the claim it
+    holds now) from its recorded step to its end. A file that turns out not to parse marks
+    the upload failed (the API's in-request path turns that into a 400 instead). A run
+    that lost its lease returns without touching the upload again."""
+    async with ctx.sessions() as session:
+        upload = await uploads.get(session, upload_id=upload_id)
+    assert upload is not None
+    run = Run(upload_id, claim or upload.claimed_by or "")
+    try:
+        async with _heartbeat(ctx, run):
+            await _run(ctx, run, upload, local_copy)
+    except LeaseLost:
+        log.warning("upload.lease.lost", extra={"upload_id": upload_id, "claim": run.claim})
+
+
+async def _run(ctx: Context, run: Run, upload: Upload, local_copy: Path | None) -> None:
+    fmt = FORMATS[upload.format_name]
+    try:
+        with _local_file(local_copy) as path:
+            if local_copy is None:
+                await spool(ctx, upload.id, path)
+            if upload.step == "stored":
+                await _plan_and_keep(ctx, run, upload, fmt, path)
+                crash_point(ctx, "after_plan")
+            await push_pending(ctx, run, fmt=fmt, source=path)
+    except LeaseLost:
+        raise
+    except ScanFormatError as error:
+        await _fail(ctx, run, f"the scan could not be read: {error.describe()}")
+        raise
+    except Exception as error:
+        log.exception("upload.failed", extra={"upload_id": upload.id})
+        await _fail(ctx, run, f"processing failed: {error}")
+        raise
+    await finish(ctx, run)
+
+
+async def retry_failed_pushes(ctx: Context, caller: Caller, upload_id: int) -> None:
+    """Push the upload's failed shares again, with the caller's token, within the request.
+
+    Only the records of a failed share that are still in the unassigned list are sent (the
+    others were assigned or disregarded meanwhile). The upload is claimed like any run, so
+    a retry and a worker never push it at once, and a retry killed midway is resumed.
+    """
+    run = Run(upload_id, new_claim(ctx))
+    async with ctx.sessions.begin() as session:
+        upload = await uploads.get_for_owner(
+            session, upload_id=upload_id, owner_id=caller.owner_filter, for_update=True
+        )
+        if upload is None:
+            raise NotFound(f"no upload with id {upload_id}")
+        if upload.status in uploads.ACTIVE_STATUSES:
+            raise Conflict(f"upload {upload_id} is still being processed; retry once it is done")
+        if upload.status == "failed":
+            raise Conflict(
+                f"upload {upload_id} failed ({upload.error}); it has no pushes to retry, "
+                "upload the file again"
+            )
+        failed = [
+            p for p in await uploads.pushes_of(session, upload_id=upload_id) if p.status == "failed"
+        ]
+        kept = await unassigned_store.kept_records(
+            session,
+            upload_id=upload_id,
+            indexes=[i for push in failed for i in push.record_indexes],
+        )
+        retried = False
+        for push in failed:
+            remaining = sorted(set(push.record_indexes) & set(kept))
+            if remaining:
+                push.record_indexes = remaining
+                push.status = "pending"
+                retried = True
+        if not retried:
+            return
+        await uploads.reopen(session, upload=upload, claim=run.claim, lease=lease(ctx))
+        upload.caller_token = ctx.seal(caller.token)
+    await process_upload(ctx, upload_id, claim=run.claim)
 
 
 @contextlib.contextmanager
@@ -82,7 +154,10 @@ async def spool(ctx: Context, upload_id: int, path: Path) -> None:
                 out.write(chunk)
 
 
-async def _plan_and_keep(ctx: Context, upload: Upload, fmt: ScanFormat, path: Path) -> None:
+async def _plan_and_keep(
+    ctx: Context, run: Run, upload: Upload, fmt: ScanFormat, path: Path
+) -> None:
+    """Parse, route and record the plan in one transaction: all of it, or nothing."""
     options = UploadOptions.model_validate(upload.options)
     router = await ctx.index.router()
     plan = Plan()
@@ -91,6 +166,8 @@ async def _plan_and_keep(ctx: Context, upload: Upload, fmt: ScanFormat, path: Pa
             fmt, source, router=router, minimum_severity=options.minimum_severity, plan=plan
         )
         async with ctx.sessions.begin() as session:
+            # nothing is kept before the plan commits; this clears rows of runs from before
+            # steps were recorded, which kept them as they went
             await unassigned_store.delete_for_upload(session, upload_id=upload.id)
             while batch := await asyncio.to_thread(next, batches, None):
                 await unassigned_store.insert_many(
@@ -107,6 +184,7 @@ async def _plan_and_keep(ctx: Context, upload: Upload, fmt: ScanFormat, path: Pa
                         for record, decision in batch
                     ],
                 )
+                crash_point(ctx, "during_plan")
             for share in plan.shares.values():
                 await pushes.add_share(
                     session,
@@ -117,136 +195,25 @@ async def _plan_and_keep(ctx: Context, upload: Upload, fmt: ScanFormat, path: Pa
                     record_indexes=share.indexes,
                     hosts=share.hosts,
                 )
-            stored = await uploads.get(session, upload_id=upload.id)
-            assert stored is not None
+            stored = await uploads.hold(session, upload_id=upload.id, claim=run.claim)
             stored.records_parsed = plan.parsed
             stored.records_dropped = plan.dropped
             stored.records_routed = plan.routed
             stored.records_unassigned = plan.unassigned
             stored.unassigned_by_reason = plan.by_reason
+            stored.step = "planned"
 
 
-async def push_pending(
-    ctx: Context, upload_id: int, *, fmt: ScanFormat, source: Path, token: str | None = None
-) -> list[tuple[ProductPush, PushOutcome]]:
-    """Push every pending share of the upload, a few at a time; record each outcome.
-
-    `token` is the caller's token; by default the uploader's, sealed with the upload.
-    """
-    async with ctx.sessions() as session:
-        upload = await uploads.get(session, upload_id=upload_id)
-        assert upload is not None
-        pending = [
-            p
-            for p in await uploads.pushes_of(session, upload_id=upload_id)
-            if p.status == "pending"
-        ]
-    if token is None:
-        assert upload.caller_token is not None, "an upload keeps its token until it finishes"
-        token = ctx.unseal(upload.caller_token)
-    dojo = ctx.dojo.with_token(token)
-    options = UploadOptions.model_validate(upload.options)
-    limit = asyncio.Semaphore(ctx.settings.push_concurrency)
-
-    async def push_one(push: ProductPush) -> tuple[ProductPush, PushOutcome]:
-        async with limit:
-            outcome = await push_share(
-                dojo,
-                ctx.retry,
-                fmt=fmt,
-                source=source,
-                file_name=upload.file_name,
-                scan_type=upload.scan_type,
-                options=options,
-                target=PushTarget(
-                    product_id=push.product_id,
-                    test_title=push.test_title,
-                    record_indexes=frozenset(push.record_indexes),
-                ),
-            )
-        await record_outcome(ctx, upload, push, outcome, fmt=fmt, source=source)
-        return push, outcome
-
-    return list(await asyncio.gather(*(push_one(push) for push in pending)))
-
-
-async def record_outcome(
-    ctx: Context,
-    upload: Upload,
-    push: ProductPush,
-    outcome: PushOutcome,
-    *,
-    fmt: ScanFormat,
-    source: Path,
-) -> None:
-    """Store what DefectDojo answered. A failed push moves its records to the unassigned
-    list with the reason and DefectDojo's message, so no finding is ever lost."""
-    moved: list[dict[str, object]] = []
-    if outcome.status == "failed":
-        with source.open("rb") as handle:
-            records = await asyncio.to_thread(
-                lambda: list(records_at(fmt, handle, set(push.record_indexes)))
-            )
-        moved = [
-            unassigned_row(
-                upload,
-                record,
-                reason=outcome.reason or "push_failed",
-                candidates=[push.product_id],
-                explanation=f"the push to product {push.product_name} ({push.product_id}) "
-                f"failed: {outcome.error}",
-                product_name=ctx.index.product_name,
-                error=outcome.error,
-            )
-            for record in records
-        ]
-    async with ctx.sessions.begin() as session:
-        stored = await uploads.get(session, upload_id=upload.id)
-        assert stored is not None
-        count = len(push.record_indexes)
-        if outcome.status == "pushed":
-            await pushes.update(
-                session,
-                push_id=push.id,
-                status="pushed",
-                engagement_id=outcome.engagement_id,
-                test_id=outcome.test_id,
-                push=outcome.push,
-                statistics=outcome.statistics or {},
-                error=None,
-            )
-            stored.records_pushed += count
-        else:
-            await pushes.update(session, push_id=push.id, status="failed", error=outcome.error)
-            await unassigned_store.insert_many(session, moved)
-            reason = outcome.reason or "push_failed"
-            stored.records_routed -= count
-            stored.records_unassigned += count
-            stored.unassigned_by_reason = {
-                **stored.unassigned_by_reason,
-                reason: stored.unassigned_by_reason.get(reason, 0) + count,
-            }
-    if outcome.status == "pushed":
-        await ctx.index.learn(
-            product_id=push.product_id,
-            product_name=push.product_name,
-            hosts=[(host, None) for host in map(normalise_host, push.hosts) if host],
-        )
-
-
-async def finish(ctx: Context, upload_id: int) -> None:
+async def finish(ctx: Context, run: Run) -> None:
     """Set the end state; forget the caller's token; drop the file once nothing needs it."""
     async with ctx.sessions.begin() as session:
-        upload = await uploads.get(session, upload_id=upload_id)
-        assert upload is not None
+        upload = await uploads.hold(session, upload_id=run.upload_id, claim=run.claim)
         failed = any(
-            p.status == "failed" for p in await uploads.pushes_of(session, upload_id=upload_id)
+            p.status == "failed" for p in await uploads.pushes_of(session, upload_id=run.upload_id)
         )
         upload.status = "completed_with_errors" if failed else "completed"
-        upload.finished_at = dt.datetime.now(dt.UTC)
-        upload.caller_token = None
-        upload.claimed_by = None
-        upload.lease_expires_at = None
+        upload.step = "finished"
+        _release(upload)
         await release_file_if_unneeded(session, upload)
 
 
@@ -260,30 +227,58 @@ async def release_file_if_unneeded(session: AsyncSession, upload: Upload) -> Non
         upload.file_retained = False
 
 
-async def _fail(ctx: Context, upload_id: int, error: str) -> None:
+async def _fail(ctx: Context, run: Run, error: str) -> None:
     async with ctx.sessions.begin() as session:
-        upload = await uploads.get(session, upload_id=upload_id)
-        if upload is None:
-            return
+        upload = await uploads.hold(session, upload_id=run.upload_id, claim=run.claim)
         upload.status = "failed"
         upload.error = error
-        upload.finished_at = dt.datetime.now(dt.UTC)
-        upload.caller_token = None
-        upload.claimed_by = None
-        upload.lease_expires_at = None
+        upload.step = "finished"
+        _release(upload)
+
+
+def _release(upload: Upload) -> None:
+    upload.finished_at = dt.datetime.now(dt.UTC)
+    upload.caller_token = None
+    upload.claimed_by = None
+    upload.lease_expires_at = None
+
+
+async def give_up(ctx: Context, session: AsyncSession, upload: Upload) -> None:
+    """End an upload whose runs keep dying (`max_attempts`): failed, with its pushes that
+    never finished marked failed too, so it reaches an end state instead of looping."""
+    for push in await uploads.pushes_of(session, upload_id=upload.id):
+        if push.status == "pending":
+            push.status = "failed"
+            push.error = "abandoned: the upload's runs kept stopping before this push finished"
+    upload.status = "failed"
+    upload.error = (
+        f"gave up after {upload.attempts - 1} runs that stopped before the end "
+        f"(limit {ctx.settings.max_attempts}); upload the file again"
+    )
+    upload.step = "finished"
+    _release(upload)
 
 
 @contextlib.asynccontextmanager
-async def _heartbeat(ctx: Context, upload_id: int) -> AsyncIterator[None]:
-    """Keep the upload's lease alive while this worker runs it."""
+async def _heartbeat(ctx: Context, run: Run) -> AsyncIterator[None]:
+    """Renew the lease every third of it while this run works; flag the run when another
+    worker took the upload over, so it stops before its next step."""
+    every = ctx.settings.lease_seconds / 3
 
     async def beat() -> None:
         while True:
-            await asyncio.sleep(uploads.LEASE.total_seconds() / 3)
-            async with ctx.sessions.begin() as session:
-                await uploads.extend_lease(
-                    session, upload_id=upload_id, worker_id=ctx.worker_id, lease=uploads.LEASE
-                )
+            await asyncio.sleep(every)
+            try:
+                async with ctx.sessions.begin() as session:
+                    held = await uploads.extend_lease(
+                        session, upload_id=run.upload_id, claim=run.claim, lease=lease(ctx)
+                    )
+            except Exception:  # the database hiccuped; the lease still has two beats left
+                log.warning("upload.lease.renew_failed", extra={"upload_id": run.upload_id})
+                continue
+            if not held:
+                run.lost = True
+                return
 
     task = asyncio.create_task(beat())
     try:

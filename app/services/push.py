@@ -13,8 +13,10 @@ in a short transaction of its own afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Set
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
@@ -26,6 +28,7 @@ from app.dojo.models import ImportOptions, ImportResult
 from app.dojo.retry import RetryPolicy
 from app.formats.base import ScanFormat
 from app.schemas import UploadOptions
+from app.services.planning import write_subsets
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,7 @@ class PushTarget:
     product_id: int
     test_title: str
     record_indexes: frozenset[int]
+    engagement_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +69,18 @@ def import_options(scan_type: str, options: UploadOptions, test_title: str) -> I
 
 
 _SUBSET_SUFFIXES = {"xml": (".xml", ".nessus"), "csv": (".csv",), "json": (".json", ".jsonl")}
+# DefectDojo's OpenVAS parser compares the extension case-sensitively and knows only .csv
+# and .xml: "scan.XML" or "scan.nessus" would reach no parser (500).
+_EXACT_SUFFIXES = {"openvas-xml": ".xml", "openvas-csv": ".csv"}
 
 
 def subset_file_name(file_name: str, fmt: ScanFormat) -> str:
     """The name the subset is sent under. Some of DefectDojo's parsers choose their variant
-    by extension (Tenable: .xml/.nessus or .csv; Generic: .json or .csv), so a file uploaded
-    without the usual extension gets it appended."""
+    by extension (Tenable: .xml/.nessus or .csv; OpenVAS: .xml or .csv, case-sensitively;
+    Qualys and Generic: .csv, else XML or JSON), so a file uploaded without the usual
+    extension gets it appended ("report.csv" holding XML is sent as "report.csv.xml")."""
+    if (exact := _EXACT_SUFFIXES.get(fmt.name)) is not None:
+        return file_name if file_name.endswith(exact) else file_name + exact
     accepted = _SUBSET_SUFFIXES.get(fmt.name.rsplit("-", 1)[-1], ())
     if not accepted or file_name.lower().endswith(accepted):
         return file_name
@@ -87,8 +97,18 @@ async def push_share(
     scan_type: str,
     options: UploadOptions,
     target: PushTarget,
+    on_engagement: Callable[[int], Awaitable[None]] | None = None,
+    subset_path: Path | None = None,
 ) -> PushOutcome:
-    """Push one share with the caller's client; never raises for DefectDojo's answers."""
+    """Push one share with the caller's client; never raises for DefectDojo's answers.
+
+    `subset_path` is the share's subset document when it was written beforehand together
+    with the upload's other shares (`write_share_files`); otherwise it is written here.
+
+    `target.engagement_id`, when an earlier attempt recorded it, skips the engagement
+    lookup; `on_engagement` is awaited with the engagement id before anything is imported
+    into it, so a run that dies later resumes knowing where its test is.
+    """
     started = time.perf_counter()
     outcome = await _push_share(
         dojo,
@@ -99,6 +119,8 @@ async def push_share(
         scan_type=scan_type,
         options=options,
         target=target,
+        on_engagement=on_engagement,
+        subset_path=subset_path,
     )
     metrics.PUSH_SECONDS.observe(time.perf_counter() - started)
     metrics.PUSHES.labels(outcome.status, outcome.push or "none").inc()
@@ -115,10 +137,10 @@ async def _push_share(
     scan_type: str,
     options: UploadOptions,
     target: PushTarget,
+    on_engagement: Callable[[int], Awaitable[None]] | None,
+    subset_path: Path | None,
 ) -> PushOutcome:
-    with tempfile.TemporaryFile() as subset:
-        with source.open("rb") as original:
-            fmt.write_subset(original, set(target.record_indexes), subset)
+    with _subset_file(fmt, source, target, subset_path) as subset:
         try:
             return await _push(
                 dojo,
@@ -128,6 +150,7 @@ async def _push_share(
                 scan_type=scan_type,
                 options=options,
                 target=target,
+                on_engagement=on_engagement,
             )
         except (DojoPermissionDenied, DojoNotFound) as error:
             return PushOutcome(
@@ -139,6 +162,37 @@ async def _push_share(
             return PushOutcome(status="failed", reason="push_failed", error=str(error))
 
 
+def write_share_files(
+    fmt: ScanFormat, source: Path, shares: Mapping[int, Set[int]], directory: Path
+) -> dict[int, Path]:
+    """Write the subset document of every share (key → record indexes) into `directory`.
+
+    One pass over the scan for all shares where the format can (`planning.write_subsets`):
+    writing each share's subset on its own reads the whole file once per product, which
+    dominated an upload split over hundreds of products. CPU work: run it in a thread.
+    """
+    paths = {key: directory / f"share-{key}" for key in shares}
+    with contextlib.ExitStack() as stack, source.open("rb") as original:
+        outs = {key: stack.enter_context(path.open("wb")) for key, path in paths.items()}
+        write_subsets(fmt, original, shares, outs)
+    return paths
+
+
+@contextlib.contextmanager
+def _subset_file(
+    fmt: ScanFormat, source: Path, target: PushTarget, written: Path | None
+) -> Iterator[IO[bytes]]:
+    """The share's subset document: the one written beforehand, else written now."""
+    if written is not None:
+        with written.open("rb") as handle:
+            yield handle
+        return
+    with tempfile.TemporaryFile() as subset:
+        with source.open("rb") as original:
+            fmt.write_subset(original, set(target.record_indexes), subset)
+        yield subset
+
+
 async def _push(
     dojo: DojoClient,
     retry: RetryPolicy,
@@ -148,10 +202,15 @@ async def _push(
     scan_type: str,
     options: UploadOptions,
     target: PushTarget,
+    on_engagement: Callable[[int], Awaitable[None]] | None,
 ) -> PushOutcome:
-    engagement_id = await retry.run(
-        lambda: _engagement(dojo, target.product_id, options.engagement_name)
-    )
+    engagement_id = target.engagement_id
+    if engagement_id is None:
+        engagement_id = await retry.run(
+            lambda: _engagement(dojo, target.product_id, options.engagement_name)
+        )
+        if on_engagement is not None:
+            await on_engagement(engagement_id)
     form = import_options(scan_type, options, target.test_title)
 
     async def attempt() -> tuple[Literal["import", "reimport"], ImportResult]:

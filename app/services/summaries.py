@@ -40,6 +40,7 @@ def summarise(upload: Upload, pushes: list[ProductPush], *, root_path: str = "")
             url=root_path + UNASSIGNED_URL.format(id=upload.id),
         ),
         error=upload.error,
+        step=upload.step,
     )
 
 
@@ -56,4 +57,5 @@ def _product(push: ProductPush) -> ProductResult:
         hosts=list(push.hosts),
         statistics=push.statistics,
         error=push.error,
+        attempts=push.attempts,
     )

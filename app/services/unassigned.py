@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.dojo.errors import DojoError, DojoNotFound, DojoPermissionDenied, DojoRejected
 from app.dojo.models import Product
-from app.errors import BadRequest, DojoUnreachable, NotFound
+from app.errors import BadRequest, Conflict, DojoUnreachable, NotFound
 from app.formats.registry import FORMATS
 from app.schemas import AssignOut, CreateProductIn, PushResult, Selection, UploadOptions
 from app.services.auth import Caller
@@ -162,6 +162,9 @@ async def _assign_upload_rows(
     async with ctx.sessions() as session:
         upload = await uploads.get(session, upload_id=upload_id)
         assert upload is not None
+    if upload.status in uploads.ACTIVE_STATUSES:
+        # its own pushes would reimport the share without these records
+        raise Conflict(f"upload {upload_id} is still being processed; assign once it is done")
     title = await _target_title(ctx, upload, product.id)
     async with ctx.sessions() as session:
         earlier = await pushes.find(
@@ -173,18 +176,23 @@ async def _assign_upload_rows(
     with tempfile.TemporaryDirectory(prefix="smart-upload-") as directory:
         path = Path(directory) / "scan"
         await spool(ctx, upload_id, path)
-        outcome = await push_share(
-            ctx.dojo.with_token(caller.token.get_secret_value()),
-            ctx.retry,
-            fmt=fmt,
-            source=path,
-            file_name=upload.file_name,
-            scan_type=upload.scan_type,
-            options=UploadOptions.model_validate(upload.options),
-            target=PushTarget(
-                product_id=product.id, test_title=title, record_indexes=frozenset(share)
-            ),
-        )
+        async with pushes.target_lock(
+            ctx.sessions.kw["bind"],
+            product_id=product.id,
+            engagement_name=UploadOptions.model_validate(upload.options).engagement_name,
+        ):
+            outcome = await push_share(
+                ctx.dojo.with_token(caller.token.get_secret_value()),
+                ctx.retry,
+                fmt=fmt,
+                source=path,
+                file_name=upload.file_name,
+                scan_type=upload.scan_type,
+                options=UploadOptions.model_validate(upload.options),
+                target=PushTarget(
+                    product_id=product.id, test_title=title, record_indexes=frozenset(share)
+                ),
+            )
     ids = [row.id for row in rows]
     if outcome.status == "failed":
         async with ctx.sessions.begin() as session:

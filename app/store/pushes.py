@@ -1,12 +1,16 @@
-"""Queries on product pushes: the share of an upload that belongs to one product's test."""
+"""Queries on product pushes: the share of an upload that belongs to one product's test,
+and the lock that lets only one push at a time into one engagement of one product."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+import datetime as dt
+import hashlib
+from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.store.models import ProductPush
 
@@ -63,9 +67,15 @@ async def add_share(
         session.add(push)
     elif push.status == "pushed" and set(record_indexes) <= set(push.record_indexes):
         return push  # a resumed run: this share is already in DefectDojo
-    else:
+    elif push.status == "pushed":
         push.record_indexes = sorted(set(push.record_indexes) | set(record_indexes))
         push.hosts = sorted(set(push.hosts) | set(hosts))
+        push.status = "pending"
+        push.error = None
+    else:
+        # A failed share never reached DefectDojo: what is pushed now is the whole share.
+        push.record_indexes = sorted(set(record_indexes))
+        push.hosts = sorted(set(hosts))
         push.status = "pending"
         push.error = None
     await session.flush()
@@ -91,3 +101,45 @@ async def update(session: AsyncSession, *, push_id: int, **fields: Any) -> None:
     assert push is not None
     for name, value in fields.items():
         setattr(push, name, value)
+
+
+async def start_attempt(session: AsyncSession, *, push_id: int) -> None:
+    """Record that a push is about to call DefectDojo, before it does."""
+    push = await session.get(ProductPush, push_id)
+    assert push is not None
+    push.attempts += 1
+    push.last_attempt_at = dt.datetime.now(dt.UTC)
+
+
+def _lock_key(product_id: int, engagement_name: str) -> int:
+    digest = hashlib.sha256(f"{product_id}\x00{engagement_name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+@contextlib.asynccontextmanager
+async def target_lock(
+    engine: AsyncEngine, *, product_id: int, engagement_name: str
+) -> AsyncIterator[None]:
+    """Hold the push lock of one engagement of one product, across processes.
+
+    Two uploads pushing into the same engagement at once would both find no engagement (or
+    no test) and both create one. A Postgres session advisory lock serialises them without
+    an open transaction (the connection is in autocommit), and dies with its connection, so
+    a killed worker never leaves it held. A connection whose unlock did not run is closed
+    rather than returned to the pool, for the same reason.
+    """
+    key = _lock_key(product_id, engagement_name)
+    connection = await engine.connect()
+    unlocked = False
+    try:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+        try:
+            yield
+        finally:
+            await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+            unlocked = True
+    finally:
+        if not unlocked:
+            await connection.invalidate()
+        await connection.close()

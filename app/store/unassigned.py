@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.expression import Executable
 
 from app.store.models import UnassignedFinding
 
@@ -92,6 +97,10 @@ async def insert_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> 
         await session.execute(insert(UnassignedFinding), list(rows))
 
 
+COUNT_EXACT_UP_TO = 10_000
+"""Above this many matching rows the page's count is the planner's estimate."""
+
+
 async def list_page(
     session: AsyncSession,
     *,
@@ -101,20 +110,70 @@ async def list_page(
     limit: int,
     offset: int,
 ) -> tuple[int, list[UnassignedFinding]]:
-    """One page of the list and the number of matching rows. `ordering` is a key of
-    ORDERINGS, with a leading '-' for descending; ties are broken by id."""
+    """One page of the list and the number of matching rows (see `list_page_counted`)."""
+    count, _, rows = await list_page_counted(
+        session, filters=filters, owner_id=owner_id, ordering=ordering, limit=limit, offset=offset
+    )
+    return count, rows
+
+
+async def list_page_counted(
+    session: AsyncSession,
+    *,
+    filters: UnassignedFilter,
+    owner_id: int | None,
+    ordering: str,
+    limit: int,
+    offset: int,
+) -> tuple[int, bool, list[UnassignedFinding]]:
+    """One page, the number of matching rows, and whether that number is an estimate.
+
+    `ordering` is a key of ORDERINGS, with a leading '-' for descending; ties are broken by
+    id. Counting a million rows costs more than the page itself, so the count is exact on
+    the last page (offset + rows shown) and up to COUNT_EXACT_UP_TO matching rows (a bounded
+    count), and beyond that PostgreSQL's estimate for the filtered query (never less than
+    the rows known to exist).
+    """
     descending = ordering.startswith("-")
     column = ORDERINGS[ordering.lstrip("-")]
     id_column = UnassignedFinding.id
     order = (column.desc(), id_column.desc()) if descending else (column.asc(), id_column.asc())
-    query = _filtered(filters, owner_id)
-    count = await session.scalar(
-        select(func.count())
-        .select_from(UnassignedFinding)
-        .where(and_(True, *_conditions(filters, owner_id)))
+    conditions = and_(True, *_conditions(filters, owner_id))
+    fetched = list(
+        await session.scalars(
+            select(UnassignedFinding)
+            .where(conditions)
+            .order_by(*order)
+            .limit(limit + 1)
+            .offset(offset)
+        )
     )
-    rows = await session.scalars(query.order_by(*order).limit(limit).offset(offset))
-    return int(count or 0), list(rows)
+    rows, more = fetched[:limit], len(fetched) > limit
+    if not more and (rows or offset == 0):
+        return offset + len(rows), False, rows
+    matching = select(UnassignedFinding.id).where(conditions)
+    bounded = await session.scalar(
+        select(func.count()).select_from(matching.limit(COUNT_EXACT_UP_TO + 1).subquery())
+    )
+    if int(bounded or 0) <= COUNT_EXACT_UP_TO:
+        return int(bounded or 0), False, rows
+    plan = await session.scalar(_Explain(matching))
+    estimate = int(json.loads(plan)[0]["Plan"]["Plan Rows"]) if plan else 0
+    return max(estimate, COUNT_EXACT_UP_TO + 1, offset + len(rows) + 1), True, rows
+
+
+class _Explain(Executable, ClauseElement):
+    """`EXPLAIN (FORMAT JSON) <query>`, with the query's own bound parameters."""
+
+    inherit_cache = False
+
+    def __init__(self, query: Select[Any]) -> None:
+        self.query = query
+
+
+@compiles(_Explain, "postgresql")
+def _compile_explain(element: _Explain, compiler: SQLCompiler, **kw: Any) -> str:
+    return "EXPLAIN (FORMAT JSON) " + compiler.process(element.query, **kw)
 
 
 async def select_for_action(
@@ -162,3 +221,44 @@ async def count_for_upload(session: AsyncSession, *, upload_id: int) -> int:
 async def delete_for_upload(session: AsyncSession, *, upload_id: int) -> None:
     """Drop what an interrupted run of this upload had kept, so a resumed run starts clean."""
     await session.execute(delete(UnassignedFinding).where(UnassignedFinding.upload_id == upload_id))
+
+
+async def kept_records(
+    session: AsyncSession, *, upload_id: int, indexes: Sequence[int], for_update: bool = False
+) -> dict[int, str]:
+    """Which of the upload's records `indexes` are in the list, with their reason."""
+    query = select(UnassignedFinding.record_index, UnassignedFinding.reason).where(
+        UnassignedFinding.upload_id == upload_id,
+        UnassignedFinding.record_index.in_(list(indexes)),
+    )
+    rows = await session.execute(query.with_for_update() if for_update else query)
+    return {index: reason for index, reason in rows}
+
+
+async def delete_records(
+    session: AsyncSession, *, upload_id: int, indexes: Sequence[int]
+) -> list[str]:
+    """Remove the upload's records `indexes` from the list; the reasons they were kept for."""
+    result = await session.execute(
+        delete(UnassignedFinding)
+        .where(
+            UnassignedFinding.upload_id == upload_id,
+            UnassignedFinding.record_index.in_(list(indexes)),
+        )
+        .returning(UnassignedFinding.reason)
+    )
+    return list(result.scalars())
+
+
+async def update_records(
+    session: AsyncSession, *, upload_id: int, indexes: Sequence[int], **fields: Any
+) -> None:
+    """Set `fields` (reason, error, explanation, ...) on the upload's kept records `indexes`."""
+    await session.execute(
+        update(UnassignedFinding)
+        .where(
+            UnassignedFinding.upload_id == upload_id,
+            UnassignedFinding.record_index.in_(list(indexes)),
+        )
+        .values(**fields)
+    )

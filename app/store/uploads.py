@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.store.models import ProductPush, Upload
 
 ACTIVE_STATUSES = ("queued", "processing")
+OWNER_LOCK_SPACE = 0x5375
+"""First key of the advisory locks on a user's new uploads (the second is the user id)."""
 
 
 class LeaseLost(Exception):
@@ -67,6 +69,12 @@ async def list_page(
     return int(count or 0), list(rows)
 
 
+async def lock_owner(session: AsyncSession, *, owner_id: int) -> None:
+    """Serialise one user's new uploads until this transaction ends, so that two at once
+    cannot both pass the bound on uploads in progress."""
+    await session.execute(select(func.pg_advisory_xact_lock(OWNER_LOCK_SPACE, owner_id)))
+
+
 async def count_active(session: AsyncSession, *, owner_id: int) -> int:
     count = await session.scalar(
         select(func.count())
@@ -119,9 +127,7 @@ async def hold(session: AsyncSession, *, upload_id: int, claim: str) -> Upload:
     Every write of a run goes through here, in the transaction that makes it, so a worker
     that lost its lease writes nothing more: the check and the write commit together.
     """
-    upload = await session.scalar(
-        select(Upload).where(Upload.id == upload_id).with_for_update()
-    )
+    upload = await session.scalar(select(Upload).where(Upload.id == upload_id).with_for_update())
     if upload is None or upload.claimed_by != claim or upload.status != "processing":
         raise LeaseLost(upload_id, claim)
     return upload
@@ -133,17 +139,13 @@ async def extend_lease(
     """Renew a lease; False when another worker has taken the upload meanwhile."""
     result = await session.execute(
         update(Upload)
-        .where(
-            Upload.id == upload_id, Upload.claimed_by == claim, Upload.status == "processing"
-        )
+        .where(Upload.id == upload_id, Upload.claimed_by == claim, Upload.status == "processing")
         .values(lease_expires_at=_now() + lease)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def reopen(
-    session: AsyncSession, *, upload: Upload, claim: str, lease: dt.timedelta
-) -> None:
+async def reopen(session: AsyncSession, *, upload: Upload, claim: str, lease: dt.timedelta) -> None:
     """Put a finished upload back in processing under `claim` (to retry its failed pushes)."""
     upload.status = "processing"
     upload.step = "planned"

@@ -19,12 +19,12 @@ from app.web.sessions import context_of, log_in, log_out, require_csrf
 router = APIRouter(prefix="/smart-upload", route_class=PageRoute, include_in_schema=False)
 
 
-@router.get("/", name="home")
+@router.get("/", name="web_home")
 async def home(request: Request) -> RedirectResponse:
-    return RedirectResponse(path_for(request, "add_findings"), status_code=303)
+    return RedirectResponse(path_for(request, "web_add_findings"), status_code=303)
 
 
-@router.get("/login", name="login")
+@router.get("/login", name="web_login")
 async def login_form(request: Request, next: str | None = None) -> HTMLResponse:
     return render(
         request, "login.html", caller=None, error=None, username="", next=safe_next(next) or ""
@@ -65,14 +65,14 @@ async def login(
     root: str = request.scope.get("root_path", "")
     target = safe_next(next)
     return RedirectResponse(
-        root + target if target else path_for(request, "add_findings"), status_code=303
+        root + target if target else path_for(request, "web_add_findings"), status_code=303
     )
 
 
-@router.post("/logout", name="logout", dependencies=[Depends(require_csrf)])
+@router.post("/logout", name="web_logout", dependencies=[Depends(require_csrf)])
 async def logout(request: Request) -> RedirectResponse:
     log_out(request)
-    return RedirectResponse(path_for(request, "login"), status_code=303)
+    return RedirectResponse(path_for(request, "web_login"), status_code=303)
 
 
 def _message(error: Exception) -> str:

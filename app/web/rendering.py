@@ -3,6 +3,8 @@ links that work behind a path prefix, and the route class that turns errors into
 
 Links are built from the request's `root_path` and the app's route names, never from the
 Host header, so the pages work unchanged behind DefectDojo's nginx or any other prefix.
+Page routes are named `web_*`: the API's routes are named after their functions (`assign`,
+`disregard`), and a shared name would send a page's form to the API.
 """
 
 from __future__ import annotations
@@ -48,6 +50,17 @@ SECURITY_HEADERS = {
 }
 
 
+ERROR_TITLES = {
+    400: "Bad request",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Not possible now",
+    413: "File too large",
+    429: "Too many uploads in progress",
+    502: "DefectDojo could not be reached",
+}
+
+
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -76,6 +89,7 @@ def _page_globals(request: Request) -> dict[str, Any]:
 
     return {
         "path_for": link,
+        "route_of": lambda name: str(request.app.url_path_for(name)),
         "static": lambda file: f"{link('web-static', path=file)}?v={STATIC_VERSION}",
         "with_query": with_query,
         "csrf_token": csrf_token(request),
@@ -96,17 +110,19 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     """A page; `caller` is the logged-in user shown in the navigation (None on login)."""
+    # a fragment is part of a page already shown: the flash message is the next page's
+    message = None if template.startswith("_") else take_flash(request)
     return templates.TemplateResponse(
         request,
         template,
-        {"caller": caller, "flash": take_flash(request), **context},
+        {"caller": caller, "flash": message, **context},
         status_code=status_code,
     )
 
 
 def login_redirect(request: Request) -> RedirectResponse:
     """To the login page, coming back here afterwards when this was a page view."""
-    target = path_for(request, "login")
+    target = path_for(request, "web_login")
     if request.method == "GET":
         here = route_path(request.scope)
         if request.url.query:
@@ -144,7 +160,8 @@ class PageRoute(APIRoute):
                     "missing or out of date). Go back, reload the page and try again.",
                 )
             except AppError as error:
-                response = _error_page(request, error.status_code, "Something went wrong", error.detail)
+                title = ERROR_TITLES.get(error.status_code, "Something went wrong")
+                response = _error_page(request, error.status_code, title, error.detail)
             except RequestValidationError as error:
                 response = _error_page(request, 400, "Bad request", _validation_text(error))
             response.headers.update(SECURITY_HEADERS)
@@ -154,8 +171,10 @@ class PageRoute(APIRoute):
 
 
 def _error_page(request: Request, status: int, title: str, message: str) -> HTMLResponse:
+    # the navigation stays when the user was known before the error
+    caller: Caller | None = getattr(request.state, "caller", None)
     return render(
-        request, "error.html", caller=None, status_code=status, title=title, message=message
+        request, "error.html", caller=caller, status_code=status, title=title, message=message
     )
 
 

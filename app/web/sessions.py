@@ -126,13 +126,17 @@ async def page_caller(request: Request) -> Caller:
         request.session.clear()
         raise LoginRequired from None
     try:
-        return await ctx.tokens.caller(token)
+        caller = await ctx.tokens.caller(token)
     except NotAuthenticated:
         request.session.clear()
         raise LoginRequired from None
+    request.state.caller = caller
+    return caller
 
 
-def flash(request: Request, kind: str, title: str, lines: list[dict[str, Any]] | None = None) -> None:
+def flash(
+    request: Request, kind: str, title: str, lines: list[dict[str, Any]] | None = None
+) -> None:
     """A message for the next page shown; kept small, it travels in the cookie."""
     shown = list(lines or [])
     if len(shown) > MAX_FLASH_LINES:

@@ -29,13 +29,25 @@ async def _api_error(request: Request, exc: Exception) -> Response:
     return JSONResponse(exc.body, status_code=exc.status)
 
 
+async def _latency_spent(request: Request) -> Response:
+    """Benchmarks' view of DefectDojo's modelled import time (not a DefectDojo route)."""
+    latency: LatencyModel | None = request.app.state.fakedojo.latency
+    spent = latency.spent if latency is not None else []
+    return JSONResponse({"imports": len(spent), "seconds": sum(spent), "each": spent})
+
+
 def create_fakedojo(
     state: FakeDojoState, *, version: str = "3.2", latency: LatencyModel | None = None
 ) -> Starlette:
     """The double as an ASGI app over `state`, answering like DefectDojo `version`."""
     if version not in VERSIONS:
         raise ValueError(f"version must be one of {VERSIONS}")
-    routes: list[Route] = [*routes_core.ROUTES, *routes_work.ROUTES, *routes_import.ROUTES]
+    routes: list[Route] = [
+        *routes_core.ROUTES,
+        *routes_work.ROUTES,
+        *routes_import.ROUTES,
+        Route("/__fakedojo/latency/", _latency_spent),
+    ]
     app = Starlette(
         routes=routes,
         middleware=[Middleware(FaultMiddleware, faults=state.faults, latency=latency)],

@@ -165,6 +165,9 @@ class LatencyModel:
     import_seconds: float = 0.15
     per_finding_seconds: float = 0.004
     per_endpoint_status_seconds: float = 0.0008
+    spent: list[float] = field(default_factory=list, compare=False, repr=False)
+    """The cost of every import served so far, so a benchmark can tell DefectDojo's share of
+    its time (`GET /__fakedojo/latency/`, not a DefectDojo API)."""
 
     def import_cost(self, findings: int, endpoint_statuses: int) -> float:
         return (
@@ -172,6 +175,12 @@ class LatencyModel:
             + findings * self.per_finding_seconds
             + endpoint_statuses * self.per_endpoint_status_seconds
         )
+
+    def spend(self, findings: int, endpoint_statuses: int) -> float:
+        """The cost of one import, recorded in `spent`."""
+        cost = self.import_cost(findings, endpoint_statuses)
+        self.spent.append(cost)
+        return cost
 
 
 class FaultMiddleware:

@@ -2,11 +2,14 @@
 
 `PARSERS` is a plain dict so tests can register more scan types (`register_parser`). A scan
 type DefectDojo knows but the double has no parser for fails like an unreadable file (500):
-an upload of it through the double is never silently "accepted".
+an upload of it through the double is never silently "accepted". Every parser's findings
+then go through the importer's severity cleaning (`sanitize_severity`).
 
-`DEDUPLICATION` mirrors `DEDUPLICATION_ALGORITHM_PER_PARSER` and
-`HASHCODE_FIELDS_PER_SCANNER` of DefectDojo's `settings.dist.py` for the scan types this
-project handles; any other scan type uses DefectDojo's default (`legacy`, default fields).
+`DEDUPLICATION` mirrors `DEDUPLICATION_ALGORITHM_PER_PARSER`, `HASHCODE_FIELDS_PER_SCANNER`
+and `HASHCODE_ALLOWS_NULL_CWE` of DefectDojo's `settings.dist.py` for the scan types this
+project handles (Burp Scan's from the 2.44 upgrade notes and its parser page); any other
+scan type uses DefectDojo's default (`legacy`, default fields). OpenVAS Parser (v1) and
+Nmap Scan have no entry there: they dedupe and reimport the `legacy` way.
 """
 
 from __future__ import annotations
@@ -18,24 +21,45 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from tests.fakedojo.burp import parse_burp
+from tests.fakedojo.generic import parse_generic
+from tests.fakedojo.nexpose import parse_nexpose
 from tests.fakedojo.nmap import parse_nmap
-from tests.fakedojo.parsed import ParsedEndpoint, ParsedFinding, ParserError
+from tests.fakedojo.nuclei import parse_nuclei
+from tests.fakedojo.openvas import parse_openvas
+from tests.fakedojo.parsed import ParsedFinding, ParserError
+from tests.fakedojo.qualys import parse_qualys
+from tests.fakedojo.scanread import endpoint_text
 from tests.fakedojo.tenable import parse_tenable
+from tests.fakedojo.zap import parse_zap
 
 Parser = Callable[[str, bytes], list[ParsedFinding]]
 
 PARSERS: dict[str, Parser] = {
     "Tenable Scan": parse_tenable,
     "Nmap Scan": parse_nmap,
+    "OpenVAS Parser": parse_openvas,
+    "Qualys Scan": parse_qualys,
+    "Nexpose Scan": parse_nexpose,
+    "Generic Findings Import": parse_generic,
+    "Nuclei Scan": parse_nuclei,
+    "ZAP Scan": parse_zap,
+    "Burp Scan": parse_burp,
 }
+SEVERITIES = ("Critical", "High", "Medium", "Low", "Info")
 
 
 @dataclass(frozen=True)
 class DedupeConfig:
-    """How DefectDojo matches a reimported finding and what its hash_code covers."""
+    """How DefectDojo matches a reimported finding and what its hash_code covers.
+
+    Without `allows_null_cwe`, a finding whose CWE is unset (0 in DefectDojo) falls back to
+    the legacy hash, as `Finding.compute_hash_code` does.
+    """
 
     algorithm: str
     hash_code_fields: tuple[str, ...] | None
+    allows_null_cwe: bool = True
 
 
 DEDUPLICATION: dict[str, DedupeConfig] = {
@@ -44,9 +68,13 @@ DEDUPLICATION: dict[str, DedupeConfig] = {
     ),
     "Nexpose Scan": DedupeConfig("hash_code", ("title", "severity", "vulnerability_ids", "cwe")),
     "Qualys Scan": DedupeConfig("hash_code", ("title", "severity", "endpoints")),
-    "ZAP Scan": DedupeConfig("hash_code", ("title", "cwe", "severity")),
+    "ZAP Scan": DedupeConfig("hash_code", ("title", "cwe", "severity"), allows_null_cwe=False),
+    "Generic Findings Import": DedupeConfig("hash_code", None),
+    "Nuclei Scan": DedupeConfig("hash_code", ("title", "cwe", "severity", "component_name")),
+    "Burp Scan": DedupeConfig("hash_code", ("title", "severity", "vuln_id_from_tool")),
 }
 LEGACY = DedupeConfig("legacy", None)
+# `compute_hash_code_legacy` of DefectDojo 3.x: no endpoints, whatever the finding's kind.
 DEFAULT_HASH_FIELDS = ("title", "cwe", "line", "file_path", "description")
 DATA_DIR = Path(__file__).parent / "data"
 
@@ -77,29 +105,33 @@ def parse_scan(scan_type: str, filename: str, content: bytes) -> list[ParsedFind
     if parser is None:
         raise ParserError(f"the double has no parser for {scan_type!r}")
     try:
-        return parser(filename, content)
+        findings = parser(filename, content)
     except ParserError:
         raise
     except Exception as exc:  # DefectDojo turns any parser crash into a 500
         raise ParserError(f"{type(exc).__name__}: {exc}") from exc
+    for finding in findings:
+        finding.severity = sanitize_severity(finding.severity)
+    return findings
 
 
-def endpoint_text(endpoint: ParsedEndpoint) -> str:
-    """`str(Endpoint)` closely enough for hash codes that include endpoints."""
-    text = f"{endpoint.protocol}://" if endpoint.protocol else ""
-    text += f"{endpoint.userinfo}@" if endpoint.userinfo else ""
-    text += endpoint.host
-    text += f":{endpoint.port}" if endpoint.port is not None else ""
-    text += f"/{endpoint.path}" if endpoint.path else ""
-    text += f"?{endpoint.query}" if endpoint.query else ""
-    return text + (f"#{endpoint.fragment}" if endpoint.fragment else "")
+def sanitize_severity(severity: str) -> str:
+    """`BaseImporter.sanitize_severity`: info-like words and "none" become Info; any other
+    severity outside DefectDojo's five fails the import."""
+    lowered = str(severity).lower()
+    if severity != "Info" and (lowered.startswith("info") or lowered == "none"):
+        return "Info"
+    if severity not in SEVERITIES:
+        raise ParserError(f'Finding severity "{severity}" is not supported.')
+    return severity
 
 
 def hash_code(scan_type: str, finding: ParsedFinding) -> str:
     """DefectDojo's `Finding.compute_hash_code` for an unsaved finding."""
-    fields = dedupe_config(scan_type).hash_code_fields
-    if fields is None:
-        fields = DEFAULT_HASH_FIELDS + (("endpoints",) if finding.dynamic_finding else ())
+    config = dedupe_config(scan_type)
+    fields = config.hash_code_fields
+    if fields is None or (not finding.cwe and not config.allows_null_cwe):
+        fields = DEFAULT_HASH_FIELDS
     text = ""
     for name in fields:
         if name == "vulnerability_ids":

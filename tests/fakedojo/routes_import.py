@@ -307,7 +307,7 @@ def _answer(
 
 async def _pause(ctx: Context, outcome: ImportOutcome) -> None:
     if ctx.latency is not None:
-        await asyncio.sleep(ctx.latency.import_cost(outcome.findings, outcome.endpoint_statuses))
+        await asyncio.sleep(ctx.latency.spend(outcome.findings, outcome.endpoint_statuses))
 
 
 async def import_scan(request: Request) -> Response:

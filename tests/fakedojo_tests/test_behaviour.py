@@ -217,7 +217,7 @@ class TestImportAndReimport:
     ) -> None:
         http = world.client()
         response = await import_file(
-            http, world.engagement.id, "o.xml", b"<report/>", scan_type="OpenVAS Parser"
+            http, world.engagement.id, "a.xml", b"<report/>", scan_type="Acunetix Scan"
         )
         assert response.status_code == 500
 
@@ -228,15 +228,15 @@ class TestImportAndReimport:
                 )
             ]
 
-        register_parser("OpenVAS Parser", parse)
+        register_parser("Acunetix Scan", parse)
         try:
             ok = await import_file(
-                http, world.engagement.id, "o.xml", b"<report/>", scan_type="OpenVAS Parser"
+                http, world.engagement.id, "a.xml", b"<report/>", scan_type="Acunetix Scan"
             )
             assert ok.json()["statistics"]["after"]["high"]["total"] == 1
         finally:
-            PARSERS.pop("OpenVAS Parser")
-            DEDUPLICATION.pop("OpenVAS Parser", None)
+            PARSERS.pop("Acunetix Scan")
+            DEDUPLICATION.pop("Acunetix Scan", None)
 
     async def test_minimum_severity_drops_lower_findings(self, world: World) -> None:
         response = await import_file(
