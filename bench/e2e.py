@@ -335,6 +335,38 @@ def report(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def plot(results: list[dict[str, Any]], out: Path) -> None:
+    """Service CPU, wall time and DefectDojo's import times against file size."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    single = sorted((r for r in results if r["uploads"] == 1), key=lambda r: r["size_mb"])
+    sizes = [r["size_mb"] for r in single]
+    figure, axis = pyplot.subplots(figsize=(8, 5))
+    series = (
+        ("service CPU", [r["service_cpu_seconds"] for r in single], "-o"),
+        ("smart upload, wall", [r["wall_seconds"] for r in single], "-s"),
+        ("DefectDojo time of the pushes (modelled)",
+         [r["dd_import_seconds"] for r in single], ":^"),
+        ("DefectDojo's own whole-file import (modelled)",
+         [r["whole_file"]["dd_seconds"] for r in single], "--v"),
+    )  # fmt: skip
+    for label, values, style in series:
+        axis.plot(sizes, values, style, label=label)
+    axis.set_xscale("log")
+    axis.set_yscale("log")
+    axis.set_xlabel(".nessus file size (MB); 100 hosts per MB")
+    axis.set_ylabel("seconds")
+    axis.grid(True, alpha=0.3)
+    axis.legend(fontsize=8)
+    axis.set_title(f"end to end, 500 products — {harness.machine_line()}", fontsize=8)
+    figure.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out, dpi=110)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--cases", default="10,100", help="file sizes in MB (comma-separated)")
@@ -344,6 +376,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--timeout", type=float, default=1800, help="per case, seconds")
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/smart-upload-bench/e2e"))
     parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--plot", type=Path, help="write the plot (PNG) here")
     parser.add_argument("--database", default="smart_upload_bench", help="created and dropped")
     parser.add_argument("--smoke", action="store_true", help="a tiny file, 2,000 endpoints")
     args = parser.parse_args(argv)
@@ -378,6 +411,8 @@ def main(argv: list[str] | None = None) -> None:
         for name, own, total in result.get("profile_top", [])[:15]:
             print(f"    {own:5.1f} % self {total:5.1f} % total  {name}")
     harness.write_results(args.json, results)
+    if args.plot:
+        plot(results, args.plot)
 
 
 if __name__ == "__main__":

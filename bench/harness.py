@@ -52,6 +52,7 @@ def machine() -> dict[str, object]:
         "memory_gib": round(memory_kb / 1024 / 1024, 1),
         "cpu": model,
         "python": platform.python_version(),
+        "load_average_1m": round(os.getloadavg()[0], 1),
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 
 from app.api.deps import CallerDep, ContextDep
 from app.api.pagination import PageParams, links, page_params
@@ -14,6 +14,7 @@ from app.store import rules as store
 from app.store.models import RoutingRule
 
 router = APIRouter(prefix="/api/v2/smart_upload/rules", tags=["routing rules"])
+RuleId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The rule's id")]
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Invalid pattern or field, with the reason"},
@@ -66,14 +67,14 @@ async def create_rule(rule_in: RuleIn, ctx: ContextDep, caller: CallerDep) -> Ru
 
 
 @router.get("/{rule_id}/", response_model=RuleOut, summary="One rule", responses=ERRORS)
-async def get_rule(rule_id: int, ctx: ContextDep, caller: CallerDep) -> RuleOut:
+async def get_rule(rule_id: RuleId, ctx: ContextDep, caller: CallerDep) -> RuleOut:
     """One rule of a product you can see."""
     return rule_out(await service.get_visible(ctx, caller, rule_id))
 
 
 @router.patch("/{rule_id}/", response_model=RuleOut, summary="Change a rule", responses=ERRORS)
 async def update_rule(
-    rule_id: int, change: RuleUpdate, ctx: ContextDep, caller: CallerDep
+    rule_id: RuleId, change: RuleUpdate, ctx: ContextDep, caller: CallerDep
 ) -> RuleOut:
     """Change some fields of a rule; the change is recorded with who and when."""
     return rule_out(await service.update(ctx, caller, rule_id, change))
@@ -81,7 +82,7 @@ async def update_rule(
 
 @router.put("/{rule_id}/", response_model=RuleOut, summary="Replace a rule", responses=ERRORS)
 async def replace_rule(
-    rule_id: int, rule_in: RuleIn, ctx: ContextDep, caller: CallerDep
+    rule_id: RuleId, rule_in: RuleIn, ctx: ContextDep, caller: CallerDep
 ) -> RuleOut:
     """Replace every field of a rule."""
     change = RuleUpdate.model_validate(rule_in.model_dump())
@@ -89,7 +90,7 @@ async def replace_rule(
 
 
 @router.delete("/{rule_id}/", status_code=204, summary="Delete a rule", responses=ERRORS)
-async def delete_rule(rule_id: int, ctx: ContextDep, caller: CallerDep) -> Response:
+async def delete_rule(rule_id: RuleId, ctx: ContextDep, caller: CallerDep) -> Response:
     """Delete a rule; the deletion is recorded with who and when."""
     await service.delete(ctx, caller, rule_id)
     return Response(status_code=204)
@@ -101,7 +102,7 @@ async def delete_rule(rule_id: int, ctx: ContextDep, caller: CallerDep) -> Respo
     summary="Who changed a rule, and when",
     responses=ERRORS,
 )
-async def rule_history(rule_id: int, ctx: ContextDep, caller: CallerDep) -> list[RuleChangeOut]:
+async def rule_history(rule_id: RuleId, ctx: ContextDep, caller: CallerDep) -> list[RuleChangeOut]:
     """Every change of the rule, oldest first."""
     changes = await service.history(ctx, caller, rule_id)
     return [RuleChangeOut.model_validate(change, from_attributes=True) for change in changes]

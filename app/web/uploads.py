@@ -8,13 +8,14 @@ worker resumes the upload should this process die.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import math
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, BinaryIO
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -129,10 +130,11 @@ async def add_findings(
         return _form_page(request, caller, values, errors, status=400)
     ctx = context_of(request)
     try:
-        with _local_copy(file, ctx.settings.max_upload_bytes) as incoming:
+        async with _local_copy(file, ctx.settings.max_upload_bytes) as incoming:
             fmt, scope_title = intake.detect(incoming, scan_type or None)
             if incoming.size <= ctx.settings.wait_max_bytes:
-                intake.validate(fmt, incoming)
+                # a broken scan is refused on the form rather than stored and failed later
+                await asyncio.to_thread(intake.validate, fmt, incoming)
             received = await intake.receive(
                 ctx,
                 caller,
@@ -199,21 +201,25 @@ def _options(values: dict[str, Any]) -> tuple[UploadOptions | None, list[str]]:
     return options, []
 
 
-@contextlib.contextmanager
-def _local_copy(file: UploadFile, max_bytes: int) -> Iterator[intake.IncomingFile]:
-    """The form's file as a local file, refused past the size limit, never held in memory."""
+@contextlib.asynccontextmanager
+async def _local_copy(file: UploadFile, max_bytes: int) -> AsyncIterator[intake.IncomingFile]:
+    """The form's file as a local file, refused past the size limit, never held in memory;
+    copied in a thread, since a scan may be gigabytes."""
     with tempfile.TemporaryDirectory(prefix="smart-upload-web-") as directory:
         path = Path(directory) / "scan"
-        size = 0
-        with path.open("wb") as out:
-            while block := file.file.read(COPY_BLOCK):
-                size += len(block)
-                if size > max_bytes:
-                    raise PayloadTooLarge(
-                        f"The file is larger than the limit of {max_bytes} bytes."
-                    )
-                out.write(block)
+        size = await asyncio.to_thread(_copy, file.file, path, max_bytes)
         yield intake.IncomingFile(path=path, name=file.filename or "scan", size=size)
+
+
+def _copy(source: BinaryIO, path: Path, max_bytes: int) -> int:
+    size = 0
+    with path.open("wb") as out:
+        while block := source.read(COPY_BLOCK):
+            size += len(block)
+            if size > max_bytes:
+                raise PayloadTooLarge(f"The file is larger than the limit of {max_bytes} bytes.")
+            out.write(block)
+    return size
 
 
 async def _summary(request: Request, caller: Caller, upload_id: int) -> UploadSummary:

@@ -17,11 +17,12 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
-from titlecase import titlecase  # type: ignore[import-untyped]
+from titlecase import titlecase
 
 from app.formats.base import ScanFormat
 from app.formats.registry import FORMATS, resolve
@@ -67,11 +68,11 @@ def generated_case(name: str) -> Case:
 
 CASES: dict[str, Callable[[], Case]] = {
     **{
-        f"{path.parent.name}/{path.name}": (lambda path=path: shared_case(path))
+        f"{path.parent.name}/{path.name}": partial(shared_case, path)
         for path in sorted(SCANS.glob("*/*"))
         if path.parent.name in SCAN_TYPES
     },
-    **{f"generated/{name}": (lambda name=name: generated_case(name)) for name in GENERATORS},
+    **{f"generated/{name}": partial(generated_case, name) for name in GENERATORS},
 }
 
 

@@ -113,7 +113,9 @@ def _xml_finding(
         vuln_id_from_tool=qid,
         cvssv3_score=score,
         vulnerability_ids=[
-            cve for cve in details.xpath("CVE_ID_LIST/CVE_ID/ID/text()") if isinstance(cve, str)
+            cve
+            for entry in details.findall("CVE_ID_LIST/CVE_ID")
+            if (cve := entry.findtext("ID")) is not None
         ],
         endpoints=[endpoint],
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from titlecase import titlecase  # type: ignore[import-untyped]
+from titlecase import titlecase
 
 from tests.fakedojo.parsers import dedupe_config, parse_scan
 from tests.fakedojo_tests.conftest import SCANS, World, import_file, reimport_file
@@ -37,7 +37,7 @@ async def test_import_then_reimport(world: World, path: Path) -> None:
     scan_type = SCAN_TYPES[path.parent.name]
     content = path.read_bytes()
     parsed = parse_scan(scan_type, path.name, content)
-    http = world.client()
+    http = world.client(world.admin)
 
     imported = await import_file(http, world.engagement.id, path.name, content, scan_type=scan_type)
 

@@ -103,7 +103,7 @@ def live(database_url: str) -> Iterator[LiveService]:
 
 @schema.parametrize()
 @settings(
-    max_examples=25,
+    max_examples=15,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )

@@ -283,7 +283,8 @@ async def page(
     assert not errors, f"script errors on the page: {errors}"
 
 
-async def screenshot(tab: Any, name: str) -> None:
-    """Save the whole page as tests/web/screenshots/<name>.png (ignored by git)."""
+async def screenshot(tab: Any, name: str, *, full_page: bool = True) -> None:
+    """Save the page as tests/web/screenshots/<name>.png (ignored by git); an open dialog
+    is best seen in the window only (`full_page=False`)."""
     SCREENSHOTS.mkdir(exist_ok=True)
-    await tab.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    await tab.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from tests.web.conftest import NESSUS_SEVEN_HOSTS, PASSWORD, LiveSite, screenshot
-from tests.web.test_browser_upload import log_in, seed_products
+from tests.web.helpers import log_in, seed_products
 
 UNLABELLED = """() => Array.from(document.querySelectorAll('input, select, textarea'))
     .filter((el) => el.type !== 'hidden')

@@ -10,7 +10,7 @@ import pytest
 
 from app.matching.rules import InvalidRulePattern, validate_rule_pattern
 from tests.web.conftest import NESSUS_SEVEN_HOSTS, LiveSite, screenshot
-from tests.web.test_browser_upload import log_in, records_by_host
+from tests.web.helpers import log_in, records_by_host
 
 BAD_CIDR = "10.31.112.1/24"
 SCAN_NETWORK = "10.31.112.0/24"

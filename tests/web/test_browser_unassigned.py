@@ -9,26 +9,14 @@ from typing import Any
 
 from app.services.keeping import stored_title
 from tests.web.conftest import NESSUS_SEVEN_HOSTS, LiveSite, screenshot
-from tests.web.test_browser_upload import log_in, records_by_host, seed_products
-
-SCRIPT_TITLE = "<script>alert(1)</script>"
-
-
-def hostile_nessus(tmp_path: Path) -> Path:
-    """A one-finding Tenable report whose plugin name is a script tag."""
-    path = tmp_path / "hostile.nessus"
-    path.write_text(
-        '<?xml version="1.0" ?>\n<NessusClientData_v2><Report name="hostile">'
-        '<ReportHost name="web01.example.com"><HostProperties>'
-        '<tag name="host-ip">10.9.9.9</tag><tag name="host-fqdn">web01.example.com</tag>'
-        "</HostProperties>"
-        '<ReportItem port="443" svc_name="www" protocol="tcp" severity="2" pluginID="90001" '
-        'pluginName="&lt;script&gt;alert(1)&lt;/script&gt;" pluginFamily="Web">'
-        "<description>&lt;img src=x onerror=alert(2)&gt;</description>"
-        "</ReportItem></ReportHost></Report></NessusClientData_v2>\n",
-        encoding="utf-8",
-    )
-    return path
+from tests.web.helpers import (
+    SCRIPT_TITLE,
+    hostile_nessus,
+    listed_ids,
+    log_in,
+    records_by_host,
+    seed_products,
+)
 
 
 async def open_list(page: Any, site: LiveSite) -> None:
@@ -46,15 +34,6 @@ async def filter_by(page: Any, **fields: str) -> None:
             await control.fill(value)
     await page.get_by_role("button", name="Apply filters").click()
     await page.wait_for_load_state()
-
-
-async def listed_ids(site: LiveSite) -> set[int]:
-    listed = await site.client.get(
-        "/api/v2/smart_upload/unassigned_findings/",
-        headers={"Authorization": f"Token {site.alice.token}"},
-        params={"limit": 1000},
-    )
-    return {item["id"] for item in listed.json()["results"]}
 
 
 def finding_rows(page: Any) -> Any:
@@ -113,7 +92,7 @@ class TestUnassignedList:
         await product.locator("option", has_text="Payments").wait_for(state="attached")
         assert await product.locator("option:not([hidden])").all_inner_texts() == ["Payments"]
         await product.select_option(label="Payments")
-        await screenshot(page, "unassigned-assign-dialog")
+        await screenshot(page, "unassigned-assign-dialog", full_page=False)
         await dialog.get_by_role("button", name="Assign").click()
 
         status = page.get_by_role("status").filter(has_text="Assigned")
@@ -159,7 +138,7 @@ class TestUnassignedList:
         assert await new_type_name.is_visible()
         await product_type.select_option(label="Internal Tools")
         assert not await new_type_name.is_visible()
-        await screenshot(page, "unassigned-create-dialog")
+        await screenshot(page, "unassigned-create-dialog", full_page=False)
         await dialog.get_by_role("button", name="Create and assign").click()
 
         status = page.get_by_role("status").filter(has_text="Assigned")
@@ -185,7 +164,7 @@ class TestUnassignedList:
         await page.get_by_role("button", name="Disregard Selected").click()
         dialog = page.get_by_role("dialog", name="Disregard Selected")
         await dialog.get_by_text("1 finding(s) selected").wait_for()
-        await screenshot(page, "unassigned-disregard-dialog")
+        await screenshot(page, "unassigned-disregard-dialog", full_page=False)
         await dialog.get_by_role("button", name="Cancel").click()
         assert not await dialog.is_visible()
         await page.get_by_role("button", name="Disregard Selected").click()

@@ -5,40 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections import Counter
 from typing import Any
 
-from app.formats.registry import FORMATS
-from tests.web.conftest import (
-    DD_URL,
-    NESSUS_SEVEN_HOSTS,
-    PASSWORD,
-    LiveSite,
-    screenshot,
-)
-
-
-def records_by_host() -> Counter[str]:
-    with NESSUS_SEVEN_HOSTS.open("rb") as source:
-        return Counter(r.host.dd_host or "" for r in FORMATS["tenable-xml"].records(source))
-
-
-async def seed_products(site: LiveSite) -> tuple[int, int]:
-    """Payments owns qa3app01-02, Build qa3app03, both qa3app04 (ambiguous)."""
-    payments = site.product("Payments", site.alice)
-    build = site.product("Build", site.alice)
-    for host in ("qa3app01", "qa3app02", "qa3app04"):
-        site.dojo.add_endpoint(payments.id, host)
-    for host in ("qa3app03", "qa3app04"):
-        site.dojo.add_endpoint(build.id, host)
-    await site.refresh_index()
-    return payments.id, build.id
-
-
-async def log_in(page: Any, username: str = "alice", password: str = PASSWORD) -> None:
-    await page.get_by_label("Username").fill(username)
-    await page.get_by_label("Password").fill(password)
-    await page.get_by_role("button", name="Log in").click()
+from tests.web.conftest import DD_URL, NESSUS_SEVEN_HOSTS, LiveSite, screenshot
+from tests.web.helpers import log_in, records_by_host, seed_products
 
 
 class TestLogin:

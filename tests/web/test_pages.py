@@ -12,7 +12,7 @@ import pytest
 
 from app.services.keeping import stored_title
 from tests.web.conftest import NESSUS_SEVEN_HOSTS, PASSWORD, Site, csrf_of
-from tests.web.test_browser_unassigned import SCRIPT_TITLE, hostile_nessus
+from tests.web.helpers import SCRIPT_TITLE, hostile_nessus, records_by_host
 
 
 def session_cookie(response_headers: list[str]) -> str:
@@ -180,6 +180,20 @@ class TestAddFindings:
         assert re.search(r"scan_type &#39;Nmap Scan&#39; expects", response.text)
         assert '<option value="Nmap Scan" selected>' in response.text
 
+    async def test_a_broken_scan_is_refused_on_the_form_and_not_stored(self, site: Site) -> None:
+        await site.login()
+        cut = NESSUS_SEVEN_HOSTS.read_bytes()[: NESSUS_SEVEN_HOSTS.stat().st_size // 2]
+
+        response = await site.client.post(
+            "/smart-upload/add",
+            data={"csrf_token": await site.csrf()},
+            files={"file": ("cut.nessus", cut)},
+        )
+
+        assert response.status_code == 400
+        assert "the scan could not be read" in response.text
+        assert "No uploads yet." in (await site.client.get("/smart-upload/uploads")).text
+
     async def test_a_future_scan_date_is_refused(self, site: Site) -> None:
         await site.login()
 
@@ -216,6 +230,35 @@ class TestAddFindings:
         [test] = site.dojo.tests.values()
         assert test.title == "Weekly infra"
         assert "data-poll" not in summary_page.text
+
+
+class TestUnassignedList:
+    async def test_pages_and_page_sizes_cover_every_matching_row(self, site: Site) -> None:
+        await site.refresh_index()
+        await site.api_upload(NESSUS_SEVEN_HOSTS)
+        expected = records_by_host()["qa3app05"]
+        await site.login()
+
+        first = await site.client.get("/smart-upload/unassigned", params={"host": "qa3app05"})
+        second = await site.client.get(
+            "/smart-upload/unassigned", params={"host": "qa3app05", "page": "2"}
+        )
+        whole = await site.client.get(
+            "/smart-upload/unassigned", params={"host": "qa3app05", "limit": "50"}
+        )
+
+        rows = [len(re.findall(r"data-row-select", page.text)) for page in (first, second, whole)]
+        assert rows == [25, expected - 25, expected]
+        assert "Page 2 of 2" in second.text
+        assert 'href="/smart-upload/unassigned?host=qa3app05&amp;page=2"' in first.text
+
+    async def test_a_bad_filter_is_explained_not_applied(self, site: Site) -> None:
+        await site.login()
+
+        response = await site.client.get("/smart-upload/unassigned", params={"severity": "Huge"})
+
+        assert response.status_code == 200
+        assert "The filter was not applied" in response.text
 
 
 class TestUnassignedActions:

@@ -2,14 +2,33 @@
 // forms and links; this adds polling, selection, dialogs and the product search.
 "use strict";
 
+// A fragment's text; a fragment answered by the login page means the session ended, and
+// reloading the page lets the server send the person to log in.
+function fetchFragment(url) {
+  return fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } }).then(
+    (response) => {
+      if (response.redirected) {
+        window.location.reload();
+        return Promise.reject(new Error("the session ended"));
+      }
+      return response.ok ? response.text() : Promise.reject(new Error(String(response.status)));
+    },
+  );
+}
+
 // An upload's progress: refresh the status fragment until it says it is final.
+// The region is a live region: it is only rewritten when something changed, so a screen
+// reader announces progress, not the same text every second.
 function pollStatus(region) {
   const url = region.dataset.poll;
+  let shown = null;
   const next = () => {
-    fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
-      .then((response) => (response.ok ? response.text() : Promise.reject(response.status)))
+    fetchFragment(url)
       .then((html) => {
-        region.innerHTML = html;
+        if (html !== shown) {
+          region.innerHTML = html;
+          shown = html;
+        }
         const body = region.querySelector("[data-final]");
         if (body && body.dataset.final === "true") {
           delete region.dataset.poll;
@@ -28,8 +47,7 @@ function loadOptions(select) {
     return Promise.resolve();
   }
   select.dataset.loaded = "loading";
-  return fetch(select.dataset.optionsUrl, { credentials: "same-origin" })
-    .then((response) => (response.ok ? response.text() : Promise.reject(response.status)))
+  return fetchFragment(select.dataset.optionsUrl)
     .then((html) => {
       select.innerHTML = html;
       select.dataset.loaded = "done";
@@ -169,9 +187,6 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("[data-poll]").forEach(pollStatus);
   document.querySelectorAll("[data-filter-options]").forEach((input) => {
     input.addEventListener("input", () => filterOptions(input));
-  });
-  document.querySelectorAll("select[data-autosubmit]").forEach((select) => {
-    select.addEventListener("change", () => select.form.submit());
   });
   document.querySelectorAll("form[data-confirm]").forEach((form) => {
     form.addEventListener("submit", (event) => {
