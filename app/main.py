@@ -9,12 +9,14 @@ import socket
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
+import asyncpg
 import httpx
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.requests import Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError
 from swagger_ui_bundle import swagger_ui_path
 
 from app.api import docs, health, routing, rules, unassigned, uploads
@@ -91,6 +93,22 @@ async def _bad_request(_: Request, error: Exception) -> JSONResponse:
     return JSONResponse({"detail": "; ".join(parts)}, status_code=400)
 
 
+async def _unstorable_input(_: Request, error: Exception) -> JSONResponse:
+    """Input the database refuses as data (a NUL character in text, a number past its
+    column's range) is the client's mistake: 400, not 500. The routes validate what they
+    know; this catches what slips past them. Any other database error stays a 500."""
+    assert isinstance(error, DBAPIError)
+    cause: BaseException | None = error.orig
+    while cause is not None and not isinstance(cause, asyncpg.exceptions.DataError):
+        cause = cause.__cause__
+    if cause is None:
+        raise error
+    message = str(cause).split("\n", 1)[0]
+    return JSONResponse(
+        {"detail": f"a value of the request cannot be used: {message}"}, status_code=400
+    )
+
+
 def create_app(
     settings: Settings | None = None, *, dojo_transport: httpx.AsyncBaseTransport | None = None
 ) -> FastAPI:
@@ -138,6 +156,7 @@ def create_app(
     app.mount(docs.ASSETS, StaticFiles(directory=swagger_ui_path), name="swagger-ui")
     app.add_exception_handler(AppError, handle_app_error)
     app.add_exception_handler(RequestValidationError, _bad_request)
+    app.add_exception_handler(DBAPIError, _unstorable_input)
     for module in (uploads, unassigned, rules, routing, health, docs):
         app.include_router(module.router)
     document_errors(app)

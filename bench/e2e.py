@@ -217,8 +217,9 @@ def top_frames(collapsed: Path, count: int = 25) -> list[tuple[str, float, float
     return [(name, 100 * n / total, 100 * inclusive[name] / total) for name, n in ranked]
 
 
-def service_env(database_url: str, dojo_url: str) -> dict[str, str]:
+def service_env(database_url: str, dojo_url: str, push_concurrency: int = 4) -> dict[str, str]:
     return {
+        "SMART_UPLOAD_PUSH_CONCURRENCY": str(push_concurrency),
         "DATABASE_URL": database_url,
         "DD_URL": dojo_url,
         "DD_API_TOKEN": TOKEN,
@@ -282,6 +283,7 @@ async def _measure(
         "records_per_s": records / wall,
         "per_upload_seconds": [d["seconds"] for d in done],
         "whole_file": whole,
+        "load_average_1m": round(os.getloadavg()[0], 1),
     }
 
 
@@ -293,6 +295,7 @@ def run_case(
     profile: Path | None,
     timeout: float,
     database: str,
+    push_concurrency: int,
 ) -> dict[str, Any]:
     seed = work / f"seed-{paths[0].stem}-{endpoints}.json"
     if not seed.exists():
@@ -301,7 +304,9 @@ def run_case(
         dojo = harness.fakedojo(harness.free_port(), seed, latency=True, log=work / "dojo.log")
         with harness.running(dojo, ready_path="/api/v2/user_profile/", timeout=120):
             service = harness.service(
-                harness.free_port(), service_env(database_url, dojo.url), log=work / "service.log"
+                harness.free_port(),
+                service_env(database_url, dojo.url, push_concurrency),
+                log=work / "service.log",
             )
             with harness.running(service, ready_path="/health"):
                 return asyncio.run(_measure(service, dojo, paths, profile=profile, timeout=timeout))
@@ -372,6 +377,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cases", default="10,100", help="file sizes in MB (comma-separated)")
     parser.add_argument("--concurrent", type=int, default=0, help="N uploads at once instead")
     parser.add_argument("--endpoints", type=int, default=ENDPOINTS)
+    parser.add_argument(
+        "--push-concurrency", type=int, default=4, help="SMART_UPLOAD_PUSH_CONCURRENCY"
+    )
     parser.add_argument("--profile", type=Path, help="directory for py-spy profiles")
     parser.add_argument("--timeout", type=float, default=1800, help="per case, seconds")
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/smart-upload-bench/e2e"))
@@ -403,6 +411,7 @@ def main(argv: list[str] | None = None) -> None:
             profile=profile,
             timeout=args.timeout,
             database=args.database,
+            push_concurrency=args.push_concurrency,
         )
         if profile and profile.exists():
             result["profile_top"] = top_frames(profile)

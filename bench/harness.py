@@ -59,7 +59,8 @@ def machine() -> dict[str, object]:
 def machine_line() -> str:
     info = machine()
     return (
-        f"{info['nproc']} cores ({info['cpu']}), {info['memory_gib']} GiB, Python {info['python']}"
+        f"{info['nproc']} cores ({info['cpu']}), {info['memory_gib']} GiB, "
+        f"Python {info['python']}, load average {info['load_average_1m']}"
     )
 
 

@@ -187,6 +187,7 @@ def measure(name: str, size_mb: float, work: Path, *, naive: bool) -> list[dict[
             mode=mode,
             size_mb=round(size / 1e6, 1),
             mb_per_s=round(size / 1e6 / float(result["seconds"]), 1),
+            load_average_1m=round(os.getloadavg()[0], 1),
         )
         results.append(result)
         print(_row(result), flush=True)

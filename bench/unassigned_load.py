@@ -307,7 +307,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         load(service.url, plan, clients=args.clients, duration=args.duration)
                     )
                     results["sizes"].append(
-                        {"rows": size, "fill_seconds": fill_seconds, "scenarios": stats}
+                        {
+                            "rows": size,
+                            "fill_seconds": fill_seconds,
+                            "scenarios": stats,
+                            "load_average_1m": round(os.getloadavg()[0], 1),
+                        }
                     )
                     print(report_size(size, fill_seconds, stats), flush=True)
                 assign_ids = asyncio.run(

@@ -72,8 +72,12 @@ def first_line(head: bytes) -> str:
 
 
 def parse_header(head: bytes, delimiter: str) -> list[str]:
-    """The column names of the first line of a file's first bytes (for sniffing)."""
-    return next(csv.reader([first_line(head)], delimiter=delimiter), [])
+    """The column names of the first line of a file's first bytes (for sniffing); none
+    when that line is not CSV at all (a stray carriage return, say): sniffing never raises."""
+    try:
+        return next(csv.reader([first_line(head)], delimiter=delimiter), [])
+    except csv.Error:
+        return []
 
 
 @dataclass(slots=True)

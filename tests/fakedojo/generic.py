@@ -9,7 +9,11 @@ Read from DefectDojo's source, rewritten here so the double is an independent or
   `host[:port][/path]` (read as "//" + it), or an object of Endpoint fields;
 - CSV: each row needs `Title`, `Description`, `Date` (dateutil), `Severity` (one of the
   five, else Info); a non-empty `Url` is its endpoint; rows with the same severity, title
-  and description are one finding collecting every row's endpoint.
+  and description are one finding collecting every row's endpoint. Empty optional cells
+  (`CweId`, EPSS, dates) are skipped, as DefectDojo 3.x does; a malformed one fails.
+A JSON report's `type` makes DefectDojo file the test under a test type of its own ("<type>
+Scan (Generic Findings Import)"); the double keeps the scan type, which is also what
+DefectDojo's dedupe settings fall back to for such a test.
 """
 
 from __future__ import annotations

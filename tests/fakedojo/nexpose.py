@@ -11,8 +11,8 @@ Read from DefectDojo's source, rewritten here so the double is an independent or
   it is a URL scheme (hyperlink's list) else the endpoint's protocol (a DNS service also
   keeps the transport as fragment);
 - findings merge across hosts on severity + title.
-An endpoint without a service, a service or endpoint protocol missing, and definitions
-without `id` or a numeric `severity` crash the parser.
+An endpoint without a numeric port, a protocol or a service, a service without a name, and
+definitions without `id` or a numeric `severity` crash the parser.
 """
 
 from __future__ import annotations
@@ -70,11 +70,10 @@ def _tests(node: etree._Element, definitions: dict[str, Definition]) -> list[Def
 
 
 def _services(
-    endpoint: etree._Element, definitions: dict[str, Definition]
+    endpoint: etree._Element, port: int, definitions: dict[str, Definition]
 ) -> tuple[list[Definition], str]:
     """The last service's findings (its tests and "Open port") and its lower-cased name."""
     protocol = required(endpoint.get("protocol"), "protocol of an endpoint")
-    port = endpoint.get("port")
     found: tuple[list[Definition], str] | None = None
     for services in endpoint.findall("services"):
         for service in services.findall("service"):
@@ -108,7 +107,7 @@ def parse_nexpose(filename: str, content: bytes) -> list[ParsedFinding]:
 
     for nodes in root.findall("nodes"):
         for node in nodes.findall("node"):
-            address = required(node.get("address"), "address of a node")
+            address = node.get("address") or ""
             for vuln in [*_tests(node, definitions), ("Host Up", "Info", None)]:
                 add(vuln, ParsedEndpoint(host=address))
             services = []
@@ -118,7 +117,7 @@ def parse_nexpose(filename: str, content: bytes) -> list[ParsedFinding]:
                         port = int(required(endpoint.get("port"), "port of an endpoint"))
                     except ValueError as exc:
                         raise ParserError("endpoint port is not a number") from exc
-                    vulns, name = _services(endpoint, definitions)
+                    vulns, name = _services(endpoint, port, definitions)
                     transport = str(endpoint.get("protocol"))
                     services.append((vulns, name, port, transport))
             for vulns, name, port, transport in services:

@@ -226,3 +226,17 @@ class TestListFilters:
                 assert response.status_code == 200, response.text
                 assert response.json()["count"] == 0, text
             assert (await world.unassigned())["count"] == listed["count"]
+
+    @pytest.mark.parametrize("name", ["q", "host", "scan_type"])
+    async def test_text_the_database_cannot_hold_is_a_400(
+        self, make_world: WorldFactory, name: str
+    ) -> None:
+        async with make_world() as world:
+            response = await world.client.get(
+                "/api/v2/smart_upload/unassigned_findings/",
+                headers=world.auth(world.alice),
+                params={name: "qa3\x00app"},
+            )
+
+            assert response.status_code == 400, response.text
+            assert "cannot be used" in response.json()["detail"]

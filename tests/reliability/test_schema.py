@@ -103,7 +103,8 @@ def live(database_url: str) -> Iterator[LiveService]:
 
 @schema.parametrize()
 @settings(
-    max_examples=15,
+    max_examples=20,
+    derandomize=True,  # the same cases on every run; raise max_examples to explore more
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
