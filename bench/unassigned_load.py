@@ -38,7 +38,7 @@ import asyncpg
 import httpx
 
 from bench import harness
-from bench.e2e import service_env
+from bench.e2e import Profiler, service_env, top_frames
 from bench.generate import generate
 
 ADMIN_TOKEN = "adminadminadminadminadminadminadminadmin"
@@ -173,7 +173,13 @@ def scenarios(upload_id: int) -> list[tuple[str, dict[str, Any], str]]:
 
 
 async def load(
-    base: str, plan: list[tuple[str, dict[str, Any], str]], *, clients: int, duration: float
+    base: str,
+    plan: list[tuple[str, dict[str, Any], str]],
+    *,
+    clients: int,
+    duration: float,
+    pid: int,
+    profile: Path | None = None,
 ) -> dict[str, dict[str, Any]]:
     """`clients` concurrent clients for `duration` seconds, round-robin over `plan`."""
     tokens = {"admin": ADMIN_TOKEN, "alice": ALICE_TOKEN}
@@ -212,7 +218,20 @@ async def load(
                 headers={"Authorization": f"Token {tokens[who]}"},
             )
         deadline = time.perf_counter() + duration
-        await asyncio.gather(*(one_client(n) for n in range(clients)))
+        cpu = harness.cpu_seconds(pid)
+        profiler = Profiler(pid, profile) if profile else None
+        try:
+            await asyncio.gather(*(one_client(n) for n in range(clients)))
+        finally:
+            if profiler:
+                profiler.stop()
+        cpu = harness.cpu_seconds(pid) - cpu
+    requests = sum(len(values) for values in latencies.values())
+    print(
+        f"{requests} requests in {duration:g} s ({requests / duration:.0f}/s); service CPU "
+        f"{1000 * cpu / max(requests, 1):.1f} ms per request",
+        flush=True,
+    )
     return {
         name: {
             "requests": len(values),
@@ -303,18 +322,35 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     fill_seconds = time.perf_counter() - started
                     loaded = size
                     plan = scenarios(upload_id=real + 1)
+                    alone = asyncio.run(
+                        load(
+                            service.url,
+                            plan,
+                            clients=1,
+                            duration=max(args.duration / 3, 1.0),
+                            pid=service.pid,
+                        )
+                    )
                     stats = asyncio.run(
-                        load(service.url, plan, clients=args.clients, duration=args.duration)
+                        load(
+                            service.url,
+                            plan,
+                            clients=args.clients,
+                            duration=args.duration,
+                            pid=service.pid,
+                            profile=args.profile if size == args.sizes[-1] else None,
+                        )
                     )
                     results["sizes"].append(
                         {
                             "rows": size,
                             "fill_seconds": fill_seconds,
                             "scenarios": stats,
+                            "one_client": alone,
                             "load_average_1m": round(os.getloadavg()[0], 1),
                         }
                     )
-                    print(report_size(size, fill_seconds, stats), flush=True)
+                    print(report_size(size, fill_seconds, stats, alone), flush=True)
                 assign_ids = asyncio.run(
                     _ids(
                         database_url,
@@ -364,17 +400,25 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
-def report_size(rows: int, fill_seconds: float, stats: dict[str, dict[str, Any]]) -> str:
+def report_size(
+    rows: int,
+    fill_seconds: float,
+    stats: dict[str, dict[str, Any]],
+    alone: dict[str, dict[str, Any]],
+) -> str:
     lines = [
         f"store {rows} rows (filled in {fill_seconds:.1f} s)",
-        "| scenario | requests | p50 ms | p95 ms | p99 ms | count | estimate |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| scenario | 1 client p50 / p95 ms | 16 clients: requests | p50 ms | p95 ms | p99 ms "
+        "| count | estimate |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for name, s in stats.items():
+        one = alone[name]
         lines.append(
-            f"| {name} | {s['requests']} | {s['p50_ms']:.1f} | {s['p95_ms']:.1f} | "
-            f"{s['p99_ms']:.1f} | {s['count']} | {'yes' if s['count_is_estimate'] else 'no'} |"
-            + (f" {s['errors']} errors" if s["errors"] else "")
+            f"| {name} | {one['p50_ms']:.1f} / {one['p95_ms']:.1f} | {s['requests']} | "
+            f"{s['p50_ms']:.1f} | {s['p95_ms']:.1f} | {s['p99_ms']:.1f} | {s['count']} | "
+            f"{'yes' if s['count_is_estimate'] else 'no'} |"
+            + (f" {s['errors']} errors" if s["errors"] or one["errors"] else "")
         )
     return "\n".join(lines)
 
@@ -415,6 +459,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/smart-upload-bench/list"))
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--plot", type=Path, help="write the plot (PNG) here")
+    parser.add_argument("--profile", type=Path, help="py-spy profile of the largest size here")
     parser.add_argument("--database", default="smart_upload_bench_list", help="made and dropped")
     parser.add_argument("--smoke", action="store_true", help="tiny store, seconds")
     args = parser.parse_args(argv)
@@ -426,6 +471,10 @@ def main(argv: list[str] | None = None) -> None:
     args.work_dir.mkdir(parents=True, exist_ok=True)
     print(f"machine: {harness.machine_line()}", flush=True)
     results = run(args)
+    if args.profile and args.profile.exists():
+        results["profile_top"] = top_frames(args.profile)
+        for name, own, total in results["profile_top"][:20]:
+            print(f"    {own:5.1f} % self {total:5.1f} % total  {name}")
     harness.write_results(args.json, results)
     if args.plot:
         plot(results, args.plot)

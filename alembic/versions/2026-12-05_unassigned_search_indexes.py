@@ -1,4 +1,4 @@
-"""unassigned list at scale: trigram indexes for substring filters, port and reporter orderings
+"""unassigned list at scale: trigram indexes for substring filters, indexes for orderings
 
 The list's `host` and `q` filters are case-insensitive substring matches (ILIKE '%...%'),
 which no b-tree can serve: with a million rows each was a sequential scan. pg_trgm's GIN
@@ -35,9 +35,20 @@ def upgrade() -> None:
         )
     op.create_index("ix_unassigned_port", "unassigned_findings", ["port", "id"])
     op.create_index("ix_unassigned_reporter", "unassigned_findings", ["reporter", "id"])
+    # the default ordering (by severity) within one upload and within one user's uploads
+    op.create_index(
+        "ix_unassigned_upload_severity", "unassigned_findings", ["upload_id", "severity_rank", "id"]
+    )
+    op.create_index(
+        "ix_unassigned_reporter_severity",
+        "unassigned_findings",
+        ["reporter_id", "severity_rank", "id"],
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_unassigned_reporter_severity", table_name="unassigned_findings")
+    op.drop_index("ix_unassigned_upload_severity", table_name="unassigned_findings")
     op.drop_index("ix_unassigned_reporter", table_name="unassigned_findings")
     op.drop_index("ix_unassigned_port", table_name="unassigned_findings")
     for column in reversed(TRIGRAM_COLUMNS):

@@ -58,7 +58,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def filters(
+async def filters(
     upload: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     scan_type: Annotated[str | None, Query(max_length=128)] = None,
     severity: Severity | None = None,
@@ -72,6 +72,7 @@ def filters(
         str | None, Query(max_length=255, description="Keyword: title, host, description")
     ] = None,
 ) -> UnassignedFilter:
+    """The list's filters (async: a plain function would run in a worker thread)."""
     return UnassignedFilter(
         upload=upload,
         scan_type=scan_type,

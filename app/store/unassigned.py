@@ -15,6 +15,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.expression import Executable
 
+from app.formats.base import SEVERITY_RANK
 from app.store.models import UnassignedFinding
 
 ORDERINGS: dict[str, Any] = {
@@ -59,7 +60,12 @@ def _conditions(filters: UnassignedFilter, owner_id: int | None) -> list[ColumnE
     if filters.scan_type:
         conditions.append(table.scan_type == filters.scan_type)
     if filters.severity:
-        conditions.append(table.severity == filters.severity)
+        # severity_rank is stored with severity (keeping.unassigned_row); filtering on it lets
+        # the (severity_rank, id) index serve the default ordering by severity too
+        rank = SEVERITY_RANK.get(filters.severity)
+        conditions.append(
+            table.severity == filters.severity if rank is None else table.severity_rank == rank
+        )
     if filters.reason:
         conditions.append(table.reason == filters.reason)
     if filters.date_from:
@@ -125,12 +131,13 @@ async def list_page_counted(
     ordering: str,
     limit: int,
     offset: int,
+    exact_up_to: int = COUNT_EXACT_UP_TO,
 ) -> tuple[int, bool, list[UnassignedFinding]]:
     """One page, the number of matching rows, and whether that number is an estimate.
 
     `ordering` is a key of ORDERINGS, with a leading '-' for descending; ties are broken by
     id. Counting a million rows costs more than the page itself, so the count is exact on
-    the last page (offset + rows shown) and up to COUNT_EXACT_UP_TO matching rows (a bounded
+    the last page (offset + rows shown) and up to `exact_up_to` matching rows (a bounded
     count), and beyond that PostgreSQL's estimate for the filtered query (never less than
     the rows known to exist).
     """
@@ -153,13 +160,15 @@ async def list_page_counted(
         return offset + len(rows), False, rows
     matching = select(UnassignedFinding.id).where(conditions)
     bounded = await session.scalar(
-        select(func.count()).select_from(matching.limit(COUNT_EXACT_UP_TO + 1).subquery())
+        select(func.count()).select_from(matching.limit(exact_up_to + 1).subquery())
     )
-    if int(bounded or 0) <= COUNT_EXACT_UP_TO:
+    if int(bounded or 0) <= exact_up_to:
         return int(bounded or 0), False, rows
     plan = await session.scalar(_Explain(matching))
-    estimate = int(json.loads(plan)[0]["Plan"]["Plan Rows"]) if plan else 0
-    return max(estimate, COUNT_EXACT_UP_TO + 1, offset + len(rows) + 1), True, rows
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    estimate = int(plan[0]["Plan"]["Plan Rows"]) if plan else 0
+    return max(estimate, exact_up_to + 1, offset + len(rows) + 1), True, rows
 
 
 class _Explain(Executable, ClauseElement):

@@ -146,12 +146,13 @@ async def extend_lease(
 
 
 async def reopen(session: AsyncSession, *, upload: Upload, claim: str, lease: dt.timedelta) -> None:
-    """Put a finished upload back in processing under `claim` (to retry its failed pushes)."""
+    """Put a finished upload back in processing under `claim` (to retry its failed pushes);
+    its runs are counted afresh against the limit on attempts."""
     upload.status = "processing"
     upload.step = "planned"
     upload.claimed_by = claim
     upload.lease_expires_at = _now() + lease
-    upload.attempts += 1
+    upload.attempts = 1
     upload.finished_at = None
     await session.flush()
 

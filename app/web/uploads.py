@@ -151,15 +151,15 @@ async def add_findings(
     return RedirectResponse(
         path_for(request, "web_upload", upload_id=upload_id),
         status_code=303,
-        background=BackgroundTask(_process, ctx, upload_id),
+        background=BackgroundTask(_process, ctx, upload_id, received.claim),
     )
 
 
-async def _process(ctx: Context, upload_id: int) -> None:
+async def _process(ctx: Context, upload_id: int, claim: str | None) -> None:
     # process_upload records every failure on the upload (status, error) and logs it; the
     # person reads it on the progress page, so nothing is left to do with the exception.
     with contextlib.suppress(Exception):
-        await process_upload(ctx, upload_id)
+        await process_upload(ctx, upload_id, claim=claim)
 
 
 def _options(values: dict[str, Any]) -> tuple[UploadOptions | None, list[str]]:

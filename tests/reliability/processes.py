@@ -7,6 +7,7 @@ process ending, an upload's status); nothing waits for a fixed time.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -15,17 +16,20 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import asyncpg
 import httpx
 
-from tests.conftest import REPO
+from tests.conftest import REPO, TABLES
+from tests.reliability.seeds import ADMIN_TOKEN, auth
 
 T = TypeVar("T")
 POLL_SECONDS = 0.05
+END_STATES = frozenset({"completed", "completed_with_errors", "failed"})
 SECRET_KEY = "reliability-tests-shared-secret"
 
 
@@ -159,10 +163,21 @@ def start_worker(config: ServiceConfig, workers: int = 1, **env: str) -> Process
     return Process(popen, "", log)
 
 
-@contextlib.contextmanager
-def running(*processes: Process) -> Iterator[None]:
-    try:
-        yield
-    finally:
-        for process in processes:
-            process.stop()
+def truncate(database_url: str) -> None:
+    """Empty the service's tables (the subprocess tests share the session's database)."""
+
+    async def run() -> None:
+        connection = await asyncpg.connect(database_url)
+        try:
+            await connection.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
+        finally:
+            await connection.close()
+
+    asyncio.run(run())
+
+
+def dojo_rows(dojo: Process, path: str) -> list[dict[str, Any]]:
+    """Every row of one of the double's lists, read as its admin."""
+    response = httpx.get(f"{dojo.url}{path}?limit=10000", headers=auth(ADMIN_TOKEN), timeout=10)
+    rows: list[dict[str, Any]] = response.json()["results"]
+    return rows

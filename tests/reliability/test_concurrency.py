@@ -15,15 +15,17 @@ import httpx
 
 from tests.e2e.conftest import NESSUS_SEVEN_HOSTS
 from tests.reliability.processes import (
+    END_STATES,
     Process,
     ServiceConfig,
+    dojo_rows,
     poll,
     start_dojo,
     start_service,
     start_worker,
+    truncate,
 )
 from tests.reliability.seeds import ADMIN_TOKEN, SERVICE_TOKEN, USER_TOKENS, auth, seed
-from tests.reliability.test_kill import END_STATES, _dojo_rows, _truncate
 
 UPLOADS_PER_USER = 5
 
@@ -74,7 +76,7 @@ def _started(worker: Process) -> bool | None:
 
 
 def test_twenty_uploads_four_users_two_worker_processes(database_url: str, tmp_path: Path) -> None:
-    _truncate(database_url)
+    truncate(database_url)
     dojo = start_dojo(seed(members=tuple(USER_TOKENS)), tmp_path)
     config = ServiceConfig(database_url, dojo.url, SERVICE_TOKEN, tmp_path)
     api = start_service(config, SMART_UPLOAD_RUN_WORKER="false")
@@ -96,9 +98,9 @@ def test_twenty_uploads_four_users_two_worker_processes(database_url: str, tmp_p
         answers = asyncio.run(_upload_all(api))
         assert [a.status_code for a in answers] == [202] * 20, [a.text for a in answers]
         finished = poll(lambda: _all_finished(api, 20), timeout=90, what="20 uploads")
-        engagements = _dojo_rows(dojo, "/api/v2/engagements/")
-        tests = _dojo_rows(dojo, "/api/v2/tests/")
-        findings = _dojo_rows(dojo, "/api/v2/findings/")
+        engagements = dojo_rows(dojo, "/api/v2/engagements/")
+        tests = dojo_rows(dojo, "/api/v2/tests/")
+        findings = dojo_rows(dojo, "/api/v2/findings/")
     finally:
         for process in (*workers, api, dojo):
             process.stop()

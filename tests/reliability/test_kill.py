@@ -7,41 +7,29 @@ double's API as its admin), same unassigned findings.
 
 from __future__ import annotations
 
-import asyncio
 import signal
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import TABLES
 from tests.e2e.conftest import NESSUS_SEVEN_HOSTS
 from tests.reliability.processes import (
+    END_STATES,
     Process,
     ServiceConfig,
+    dojo_rows,
     poll,
     start_dojo,
     start_service,
+    truncate,
 )
 from tests.reliability.seeds import ADMIN_TOKEN, SERVICE_TOKEN, USER_TOKENS, auth, seed
 
 ALICE = auth(USER_TOKENS["alice"])
 ADMIN = auth(ADMIN_TOKEN)
-END_STATES = {"completed", "completed_with_errors", "failed"}
-
-
-def _truncate(database_url: str) -> None:
-    async def truncate() -> None:
-        connection = await asyncpg.connect(database_url)
-        try:
-            await connection.execute(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
-        finally:
-            await connection.close()
-
-    asyncio.run(truncate())
 
 
 def _upload(service: Process, *, wait: bool) -> httpx.Response:
@@ -58,12 +46,6 @@ def _finished(service: Process) -> dict[str, Any] | None:
     listed = httpx.get(service.url + "/api/v2/smart_upload/uploads/", headers=ADMIN, timeout=10)
     [upload] = listed.json()["results"]
     return upload if upload["status"] in END_STATES else None
-
-
-def _dojo_rows(dojo: Process, path: str) -> list[dict[str, Any]]:
-    response = httpx.get(f"{dojo.url}{path}?limit=10000", headers=ADMIN, timeout=10)
-    rows: list[dict[str, Any]] = response.json()["results"]
-    return rows
 
 
 def _end_state(service: Process, dojo: Process, summary: dict[str, Any]) -> dict[str, Any]:
@@ -85,16 +67,16 @@ def _end_state(service: Process, dojo: Process, summary: dict[str, Any]) -> dict
         "unassigned": summary["unassigned"]["by_reason"],
         "unassigned_listed": dict(Counter(item["reason"] for item in listed["results"])),
         "engagements": sorted(
-            (e["id"], e["product"], e["name"]) for e in _dojo_rows(dojo, "/api/v2/engagements/")
+            (e["id"], e["product"], e["name"]) for e in dojo_rows(dojo, "/api/v2/engagements/")
         ),
         "tests": sorted(
             (t["id"], t["engagement"], t["title"], t["scan_type"])
-            for t in _dojo_rows(dojo, "/api/v2/tests/")
+            for t in dojo_rows(dojo, "/api/v2/tests/")
         ),
         "findings": sorted(
             Counter(
                 (f["test"], f["title"], f["severity"], f["active"])
-                for f in _dojo_rows(dojo, "/api/v2/findings/")
+                for f in dojo_rows(dojo, "/api/v2/findings/")
             ).items()
         ),
     }
@@ -102,7 +84,7 @@ def _end_state(service: Process, dojo: Process, summary: dict[str, Any]) -> dict
 
 def _run(database_url: str, directory: Path, *, crash_at: str | None, wait: bool) -> dict[str, Any]:
     """One upload from a fresh database and a fresh DefectDojo; killed at `crash_at`."""
-    _truncate(database_url)
+    truncate(database_url)
     directory.mkdir(parents=True, exist_ok=True)
     dojo = start_dojo(seed(), directory)
     config = ServiceConfig(database_url, dojo.url, SERVICE_TOKEN, directory)

@@ -31,8 +31,7 @@ from tests.e2e.conftest import NESSUS_SEVEN_HOSTS
 from tests.fakedojo.app import create_fakedojo
 from tests.fakedojo.faults import FakeDojoTransport
 from tests.fakedojo.state import FakeDojoState
-from tests.reliability.processes import free_port, poll
-from tests.reliability.test_kill import _truncate
+from tests.reliability.processes import free_port, poll, truncate
 
 CHECKS = [
     not_a_server_error,
@@ -86,7 +85,7 @@ class LiveService:
 
 @pytest.fixture(scope="module")
 def live(database_url: str) -> Iterator[LiveService]:
-    _truncate(database_url)
+    truncate(database_url)
     with LiveService(database_url) as service:
         refreshed = httpx.post(service.url + "/api/v2/smart_upload/index/", headers=service.headers)
         assert refreshed.status_code == 200, refreshed.text
