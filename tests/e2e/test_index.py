@@ -48,7 +48,10 @@ class TestIndexBuild:
 
         assert failed.status_code == 502
         assert state.json()["endpoints"] == 1
-        assert "503" in state.json()["last_error"] or "unavailable" in state.json()["last_error"].lower()
+        assert (
+            "503" in state.json()["last_error"]
+            or "unavailable" in state.json()["last_error"].lower()
+        )
 
     async def test_own_pushes_are_learnt_without_a_refresh(self, world: World) -> None:
         from tests.e2e.conftest import NESSUS_SEVEN_HOSTS

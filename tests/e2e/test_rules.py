@@ -75,7 +75,9 @@ class TestRuleLifecycle:
         history = await world.client.get(
             f"{RULES}{rule['id']}/history/", headers=world.auth(world.alice)
         )
-        deleted = await world.client.delete(f"{RULES}{rule['id']}/", headers=world.auth(world.alice))
+        deleted = await world.client.delete(
+            f"{RULES}{rule['id']}/", headers=world.auth(world.alice)
+        )
 
         assert changed.json()["priority"] == 5 and changed.json()["updated_by"] == "bob"
         assert [(c["action"], c["changed_by"]) for c in history.json()] == [
