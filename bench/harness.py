@@ -1,7 +1,7 @@
 """Plumbing shared by the benchmarks: the machine, child processes, servers, a database.
 
 Every benchmark figure is printed with the machine it ran on (`machine()`), measures memory
-as the high-water RSS of a process of its own (`peak_rss_mb`, `child_peak_rss_mb`), and runs
+as the high-water RSS of a process of its own (`peak_rss_mb`, `own_peak_rss_mb`), and runs
 its servers as real processes on loopback that are always stopped (`Server`). Nothing here
 depends on packages outside the service's own and the standard library: CPU time and RSS
 come from /proc, so the smoke runs work on any Linux machine that runs the tests.
@@ -64,13 +64,16 @@ def machine_line() -> str:
     )
 
 
-def child_peak_rss_mb() -> float:
-    """The largest RSS any finished child of this process reached (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-
-
 def own_peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's RSS high-water mark since it was exec'd.
+
+    Read from /proc (VmHWM) rather than `ru_maxrss`: Linux carries `ru_maxrss` across
+    fork + exec, so a child would report at least its parent's size at the fork.
+    """
+    try:
+        return peak_rss_mb(os.getpid())
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def cpu_seconds(pid: int) -> float:
@@ -91,8 +94,8 @@ def peak_rss_mb(pid: int) -> float:
 def run_case(argv: Sequence[str], *, timeout: float) -> dict[str, object]:
     """Run `python -m ...argv` in a fresh process; its last stdout line is a JSON result.
 
-    The child's peak RSS is its own `ru_maxrss`, reported by the child itself, so cases
-    never pollute each other's memory figure.
+    The child reports its own peak RSS (`own_peak_rss_mb`), so cases never pollute each
+    other's memory figure.
     """
     done = subprocess.run(  # noqa: S603 - this interpreter, our own arguments
         [PYTHON, *argv],

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Header, Request, Response, UploadFile
@@ -16,7 +12,7 @@ from pydantic import ValidationError
 
 from app.api.deps import CallerDep, ContextDep
 from app.api.pagination import PageParams, links, page_params
-from app.errors import BadRequest, NotFound, PayloadTooLarge
+from app.errors import BadRequest, NotFound
 from app.formats.base import ScanFormatError
 from app.schemas import Page, UploadOptions, UploadSummary
 from app.services import intake
@@ -26,23 +22,7 @@ from app.store import uploads
 
 router = APIRouter(tags=["uploads"])
 
-COPY_BLOCK = 1024 * 1024
 UploadId = Annotated[int, FastApiPath(ge=1, le=2**63 - 1, description="The upload's id")]
-
-
-@contextmanager
-def _local_copy(file: UploadFile, max_bytes: int) -> Iterator[intake.IncomingFile]:
-    """The request's file as a local file on disk, refused past the size limit."""
-    with tempfile.TemporaryDirectory(prefix="smart-upload-in-") as directory:
-        path = Path(directory) / "scan"
-        size = 0
-        with path.open("wb") as out:
-            while block := file.file.read(COPY_BLOCK):
-                size += len(block)
-                if size > max_bytes:
-                    raise PayloadTooLarge(f"the file is larger than the limit of {max_bytes} bytes")
-                out.write(block)
-        yield intake.IncomingFile(path=path, name=file.filename or "scan", size=size)
 
 
 @router.post(
@@ -110,7 +90,13 @@ async def smart_import(
         )
     except ValidationError as error:
         raise BadRequest(_validation_message(error)) from error
-    with _local_copy(file, ctx.settings.max_upload_bytes) as incoming:
+    limit = ctx.settings.max_upload_bytes
+    async with intake.local_copy(
+        file.file,
+        file.filename,
+        max_bytes=limit,
+        too_large=f"the file is larger than the limit of {limit} bytes",
+    ) as incoming:
         fmt, scope_title = intake.detect(incoming, scan_type or None)
         if dry_run:
             response.status_code = 200

@@ -27,7 +27,7 @@ import codecs
 import contextlib
 import csv
 import io
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -245,3 +245,18 @@ def csv_writer(out: BinaryIO, delimiter: str) -> Iterator[_writer]:
         text.flush()
     finally:
         text.detach()
+
+
+def write_kept(
+    out: BinaryIO, table: CsvTable, rows: Iterable[tuple[int, list[str]]], keep: Set[int]
+) -> int:
+    """Write the table's header and those `(record index, fields)` rows whose index is in
+    `keep`, as the subset document of a format with one row per record; the rows written."""
+    written = 0
+    with csv_writer(out, table.delimiter) as writer:
+        writer.writerow(table.header)
+        for index, fields in rows:
+            if index in keep:
+                writer.writerow(fields)
+                written += 1
+    return written

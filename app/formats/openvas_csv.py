@@ -196,14 +196,8 @@ class OpenVasCsv:
     def write_subset(self, source: BinaryIO, keep: Set[int], out: BinaryIO) -> int:
         """The header and the rows of the kept records (repeated rows are left out)."""
         table = _Table(source)
-        written = 0
-        with csvstream.csv_writer(out, table.table.delimiter) as writer:
-            writer.writerow(table.table.header)
-            for index, (fields, _) in enumerate(table.findings()):
-                if index in keep:
-                    writer.writerow(fields)
-                    written += 1
-        return written
+        rows = enumerate(fields for fields, _ in table.findings())
+        return csvstream.write_kept(out, table.table, rows, keep)
 
 
 FORMAT = OpenVasCsv()

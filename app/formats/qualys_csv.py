@@ -192,14 +192,8 @@ class QualysCsv:
     def write_subset(self, source: BinaryIO, keep: Set[int], out: BinaryIO) -> int:
         """The header and the kept rows."""
         table = _Table(source)
-        written = 0
-        with csvstream.csv_writer(out, table.table.delimiter) as writer:
-            writer.writerow(table.header)
-            for fields, record in table.rows():
-                if record.index in keep:
-                    writer.writerow(fields)
-                    written += 1
-        return written
+        rows = ((record.index, fields) for fields, record in table.rows())
+        return csvstream.write_kept(out, table.table, rows, keep)
 
 
 FORMAT = QualysCsv()

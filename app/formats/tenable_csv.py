@@ -31,7 +31,6 @@ file's delimiter.
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import re
 from collections.abc import Iterator, Set
 from typing import BinaryIO
@@ -39,6 +38,7 @@ from urllib.parse import urlsplit
 
 from app.formats import csvstream
 from app.formats.base import SEVERITIES, HostIdentity, Record, ScanFormatError
+from app.formats.hostnames import is_ip
 
 WHAT = "a Tenable/Nessus CSV export"
 DESCRIPTION_CHARS = 500
@@ -82,18 +82,12 @@ class TenableCsv:
 
     def write_subset(self, source: BinaryIO, keep: Set[int], out: BinaryIO) -> int:
         columns = _open(source)
-        index = 0
-        written = 0
-        with csvstream.csv_writer(out, columns.table.delimiter) as writer:
-            writer.writerow(columns.table.header)
-            for number, fields in columns.table.rows():
-                if columns.title(number, fields) is None:
-                    continue
-                if index in keep:
-                    writer.writerow(fields)
-                    written += 1
-                index += 1
-        return written
+        titled = (
+            fields
+            for number, fields in columns.table.rows()
+            if columns.title(number, fields) is not None
+        )
+        return csvstream.write_kept(out, columns.table, enumerate(titled), keep)
 
 
 FORMAT = TenableCsv()
@@ -154,8 +148,8 @@ class _Columns:
             title=title,
             severity=self._severity_of(fields),
             host=HostIdentity(
-                ip=ip or (listed if _is_ip(listed) else None),
-                fqdn=dns or (listed if listed and not _is_ip(listed) else None),
+                ip=ip or (listed if listed and is_ip(listed) else None),
+                fqdn=dns or (listed if listed and not is_ip(listed) else None),
                 netbios=_cell(fields, self._netbios) or None,
                 mac=mac[0] if mac else None,
                 dd_host=dd_host,
@@ -208,16 +202,6 @@ def _cell(fields: list[str], position: int | None, default: str = "") -> str:
     if position is None:
         return default
     return fields[position] if position < len(fields) else ""
-
-
-def _is_ip(value: str | None) -> bool:
-    if not value:
-        return False
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _date(text: str) -> dt.date | None:

@@ -36,7 +36,6 @@ ReportHost its HostProperties and the kept ReportItems; a host with no kept item
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import re
 from array import array
 from collections.abc import Iterator, Mapping, Set
@@ -49,6 +48,7 @@ from lxml import etree
 
 from app.formats import xmlstream
 from app.formats.base import HostIdentity, Record, ScanFormatError
+from app.formats.hostnames import is_ip
 
 ROOT = "NessusClientData_v2"
 WHAT = "a Nessus v2 XML report (.nessus)"
@@ -208,7 +208,7 @@ def _host_facts(host: etree._Element) -> _HostFacts:
     if fqdn_text is not None and "://" in fqdn_text:
         dd_host, scheme, port = _url_parts(fqdn_text)
         url_endpoint = (port, scheme)
-    name_is_ip = _is_ip(name)
+    name_is_ip = name is not None and is_ip(name)
     mac = properties.get("mac-address", "").split()
     identity = HostIdentity(
         ip=properties.get("host-ip") or (name if name_is_ip else None),
@@ -324,16 +324,6 @@ def _url_parts(url: str) -> tuple[str | None, str | None, int | None]:
     if port is None and scheme is not None:
         port = _SCHEME_PORTS.get(scheme)
     return parts.hostname, scheme, port
-
-
-def _is_ip(value: str | None) -> bool:
-    if not value:
-        return False
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
 
 
 def _scan_date(properties: dict[str, str]) -> dt.date | None:

@@ -8,14 +8,18 @@ Postgres chunk by chunk, and parsed as a stream.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
+import tempfile
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy.exc import IntegrityError
 
-from app.errors import BadRequest, Conflict, TooManyRequests
+from app.errors import BadRequest, Conflict, PayloadTooLarge, TooManyRequests
 from app.formats.base import ScanFormat, ScanFormatError
 from app.formats.registry import resolve
 from app.formats.xmlsafe import PROLOGUE_BYTES
@@ -37,6 +41,7 @@ from app.store import files, uploads
 from app.store.models import Upload
 
 HASH_BLOCK = 1024 * 1024
+COPY_BLOCK = 1024 * 1024
 BUSY_RETRY_AFTER_SECONDS = 30
 
 
@@ -54,6 +59,30 @@ class Received:
     """True when an Idempotency-Key matched an earlier upload of the same request."""
     claim: str | None = None
     """The claim this process holds on the upload when it was received with `claim`."""
+
+
+@contextlib.asynccontextmanager
+async def local_copy(
+    source: BinaryIO, name: str | None, *, max_bytes: int, too_large: str
+) -> AsyncIterator[IncomingFile]:
+    """The uploaded file as a local file, refused past the size limit with PayloadTooLarge
+    (`too_large`, worded for its reader), never held in memory; copied in a thread, since a
+    scan may be gigabytes."""
+    with tempfile.TemporaryDirectory(prefix="smart-upload-in-") as directory:
+        path = Path(directory) / "scan"
+        size = await asyncio.to_thread(_copy, source, path, max_bytes, too_large)
+        yield IncomingFile(path=path, name=name or "scan", size=size)
+
+
+def _copy(source: BinaryIO, path: Path, max_bytes: int, too_large: str) -> int:
+    size = 0
+    with path.open("wb") as out:
+        while block := source.read(COPY_BLOCK):
+            size += len(block)
+            if size > max_bytes:
+                raise PayloadTooLarge(too_large)
+            out.write(block)
+    return size
 
 
 def detect(incoming: IncomingFile, scan_type: str | None) -> tuple[ScanFormat, str | None]:

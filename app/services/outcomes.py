@@ -17,6 +17,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from app.formats.base import ScanFormat
 from app.matching.identity import normalise_host
 from app.schemas import UploadOptions
@@ -169,16 +171,7 @@ async def record_outcome(
         stored = await uploads.hold(session, upload_id=upload.id, claim=run.claim)
         counts = _Counts(stored)
         if outcome.status == "pushed":
-            await pushes.update(
-                session,
-                push_id=push.id,
-                status="pushed",
-                engagement_id=outcome.engagement_id,
-                test_id=outcome.test_id,
-                push=outcome.push,
-                statistics=outcome.statistics or {},
-                error=None,
-            )
+            await mark_pushed(session, push_id=push.id, outcome=outcome)
             for old in await unassigned_store.delete_records(
                 session, upload_id=upload.id, indexes=indexes
             ):
@@ -210,6 +203,20 @@ async def record_outcome(
             product_name=push.product_name,
             hosts=[(host, None) for host in map(normalise_host, push.hosts) if host],
         )
+
+
+async def mark_pushed(session: AsyncSession, *, push_id: int, outcome: PushOutcome) -> None:
+    """Keep on the push's row where DefectDojo put the share (engagement, test, how)."""
+    await pushes.update(
+        session,
+        push_id=push_id,
+        status="pushed",
+        engagement_id=outcome.engagement_id,
+        test_id=outcome.test_id,
+        push=outcome.push,
+        statistics=outcome.statistics or {},
+        error=None,
+    )
 
 
 class _Counts:

@@ -144,7 +144,7 @@ def _disjoint(shares: Iterable[Set[int]]) -> bool:
     return True
 
 
-MAX_OPEN_SUBSETS = 256
+MAX_OPEN_SUBSETS = 512
 """Subsets written in one pass at most (each holds an open output and its writer)."""
 FANOUT = 4
 

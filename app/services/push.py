@@ -110,39 +110,9 @@ async def push_share(
     into it, so a run that dies later resumes knowing where its test is.
     """
     started = time.perf_counter()
-    outcome = await _push_share(
-        dojo,
-        retry,
-        fmt=fmt,
-        source=source,
-        file_name=file_name,
-        scan_type=scan_type,
-        options=options,
-        target=target,
-        on_engagement=on_engagement,
-        subset_path=subset_path,
-    )
-    metrics.PUSH_SECONDS.observe(time.perf_counter() - started)
-    metrics.PUSHES.labels(outcome.status, outcome.push or "none").inc()
-    return outcome
-
-
-async def _push_share(
-    dojo: DojoClient,
-    retry: RetryPolicy,
-    *,
-    fmt: ScanFormat,
-    source: Path,
-    file_name: str,
-    scan_type: str,
-    options: UploadOptions,
-    target: PushTarget,
-    on_engagement: Callable[[int], Awaitable[None]] | None,
-    subset_path: Path | None,
-) -> PushOutcome:
     with _subset_file(fmt, source, target, subset_path) as subset:
         try:
-            return await _push(
+            outcome = await _push(
                 dojo,
                 retry,
                 subset=subset,
@@ -153,13 +123,16 @@ async def _push_share(
                 on_engagement=on_engagement,
             )
         except (DojoPermissionDenied, DojoNotFound) as error:
-            return PushOutcome(
+            outcome = PushOutcome(
                 status="failed",
                 reason="forbidden",
                 error=f"DefectDojo refused the push: {error.message}",
             )
         except DojoError as error:
-            return PushOutcome(status="failed", reason="push_failed", error=str(error))
+            outcome = PushOutcome(status="failed", reason="push_failed", error=str(error))
+    metrics.PUSH_SECONDS.observe(time.perf_counter() - started)
+    metrics.PUSHES.labels(outcome.status, outcome.push or "none").inc()
+    return outcome
 
 
 def write_share_files(

@@ -8,24 +8,15 @@ newer version.
 
 from __future__ import annotations
 
-from app.dojo.errors import DojoError, DojoNotFound, DojoPermissionDenied
-from app.dojo.models import Product
+from app.dojo.errors import DojoError
 from app.errors import BadRequest, DojoUnreachable, NotFound
 from app.matching.rules import InvalidRulePattern, validate_rule_pattern
 from app.schemas import RuleIn, RuleUpdate
 from app.services.auth import Caller
 from app.services.context import Context
+from app.services.products import visible_product
 from app.store import rules as store
 from app.store.models import RoutingRule, RoutingRuleChange
-
-
-async def _visible_product(ctx: Context, caller: Caller, product_id: int) -> Product:
-    try:
-        return await ctx.dojo.with_token(caller.token.get_secret_value()).get_product(product_id)
-    except (DojoNotFound, DojoPermissionDenied) as error:
-        raise NotFound(f"product {product_id} does not exist or you cannot see it") from error
-    except DojoError as error:
-        raise DojoUnreachable(f"DefectDojo could not be reached: {error}") from error
 
 
 def _pattern(kind: str, pattern: str) -> str:
@@ -59,7 +50,7 @@ async def get_visible(ctx: Context, caller: Caller, rule_id: int) -> RoutingRule
 
 async def create(ctx: Context, caller: Caller, rule_in: RuleIn) -> RoutingRule:
     pattern = _pattern(rule_in.kind, rule_in.pattern)
-    product = await _visible_product(ctx, caller, rule_in.product)
+    product = await visible_product(ctx, caller, rule_in.product)
     async with ctx.sessions.begin() as session:
         rule = await store.create(
             session,
@@ -82,7 +73,7 @@ async def update(ctx: Context, caller: Caller, rule_id: int, change: RuleUpdate)
         fields["kind"] = kind
         fields["pattern"] = _pattern(kind, change.pattern or current.pattern)
     if change.product is not None:
-        product = await _visible_product(ctx, caller, change.product)
+        product = await visible_product(ctx, caller, change.product)
         fields["product_id"] = product.id
         fields["product_name"] = product.name
     if change.priority is not None:

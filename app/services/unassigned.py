@@ -19,14 +19,16 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.dojo.errors import DojoError, DojoNotFound, DojoPermissionDenied, DojoRejected
+from app.dojo.errors import DojoError, DojoPermissionDenied, DojoRejected
 from app.dojo.models import Product
 from app.errors import BadRequest, Conflict, DojoUnreachable, NotFound
 from app.formats.registry import FORMATS
 from app.schemas import AssignOut, CreateProductIn, PushResult, Selection, UploadOptions
 from app.services.auth import Caller
 from app.services.context import Context
+from app.services.outcomes import mark_pushed
 from app.services.processing import release_file_if_unneeded, spool, test_title
+from app.services.products import visible_product
 from app.services.push import PushTarget, push_share
 from app.store import assignments, pushes, uploads
 from app.store import unassigned as store
@@ -37,7 +39,7 @@ from app.store.unassigned import UnassignedFilter
 async def assign(ctx: Context, caller: Caller, selection: Selection, product_id: int) -> AssignOut:
     """Push the selected findings to an existing product the caller can see."""
     rows = await _selected(ctx, caller, selection)
-    product = await _visible_product(ctx, caller, product_id)
+    product = await visible_product(ctx, caller, product_id)
     return await _assign_rows(ctx, caller, rows, product)
 
 
@@ -115,15 +117,6 @@ def _require_all(ids: Sequence[int], rows: Sequence[UnassignedFinding]) -> None:
     if missing:
         shown = ", ".join(map(str, missing[:20]))
         raise NotFound(f"no unassigned finding with id {shown}")
-
-
-async def _visible_product(ctx: Context, caller: Caller, product_id: int) -> Product:
-    try:
-        return await ctx.dojo.with_token(caller.token.get_secret_value()).get_product(product_id)
-    except (DojoNotFound, DojoPermissionDenied) as error:
-        raise NotFound(f"product {product_id} does not exist or you cannot see it") from error
-    except DojoError as error:
-        raise DojoUnreachable(f"DefectDojo could not be reached: {error}") from error
 
 
 async def _assign_rows(
@@ -216,16 +209,7 @@ async def _assign_upload_rows(
             record_indexes=sorted(share),
             hosts=sorted(hosts),
         )
-        await pushes.update(
-            session,
-            push_id=push.id,
-            status="pushed",
-            engagement_id=outcome.engagement_id,
-            test_id=outcome.test_id,
-            push=outcome.push,
-            statistics=outcome.statistics or {},
-            error=None,
-        )
+        await mark_pushed(session, push_id=push.id, outcome=outcome)
         await store.delete_ids(session, ids=ids)
         await assignments.remember(
             session,

@@ -12,10 +12,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import math
-import tempfile
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Annotated, Any, BinaryIO
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -23,7 +20,7 @@ from pydantic import ValidationError
 from starlette.background import BackgroundTask
 
 from app.dojo.models import GroupBy
-from app.errors import AppError, NotFound, PayloadTooLarge
+from app.errors import AppError, NotFound
 from app.formats.registry import scan_types
 from app.schemas import UploadOptions, UploadSummary
 from app.services import intake
@@ -39,7 +36,6 @@ from app.web.sessions import context_of, flash, page_caller, require_csrf
 router = APIRouter(prefix="/smart-upload", route_class=PageRoute, include_in_schema=False)
 
 PageCaller = Annotated[Caller, Depends(page_caller)]
-COPY_BLOCK = 1024 * 1024
 UPLOADS_PER_PAGE = 25
 FINAL_STATUSES = frozenset({"completed", "completed_with_errors", "failed"})
 FORCE_CHOICES = {"": None, "true": True, "false": False}
@@ -130,7 +126,13 @@ async def add_findings(
         return _form_page(request, caller, values, errors, status=400)
     ctx = context_of(request)
     try:
-        async with _local_copy(file, ctx.settings.max_upload_bytes) as incoming:
+        limit = ctx.settings.max_upload_bytes
+        async with intake.local_copy(
+            file.file,
+            file.filename,
+            max_bytes=limit,
+            too_large=f"The file is larger than the limit of {limit} bytes.",
+        ) as incoming:
             fmt, scope_title = intake.detect(incoming, scan_type or None)
             if incoming.size <= ctx.settings.wait_max_bytes:
                 # a broken scan is refused on the form rather than stored and failed later
@@ -199,27 +201,6 @@ def _options(values: dict[str, Any]) -> tuple[UploadOptions | None, list[str]]:
     except ValidationError as error:
         return None, [labels.validation_message(error)]
     return options, []
-
-
-@contextlib.asynccontextmanager
-async def _local_copy(file: UploadFile, max_bytes: int) -> AsyncIterator[intake.IncomingFile]:
-    """The form's file as a local file, refused past the size limit, never held in memory;
-    copied in a thread, since a scan may be gigabytes."""
-    with tempfile.TemporaryDirectory(prefix="smart-upload-web-") as directory:
-        path = Path(directory) / "scan"
-        size = await asyncio.to_thread(_copy, file.file, path, max_bytes)
-        yield intake.IncomingFile(path=path, name=file.filename or "scan", size=size)
-
-
-def _copy(source: BinaryIO, path: Path, max_bytes: int) -> int:
-    size = 0
-    with path.open("wb") as out:
-        while block := source.read(COPY_BLOCK):
-            size += len(block)
-            if size > max_bytes:
-                raise PayloadTooLarge(f"The file is larger than the limit of {max_bytes} bytes.")
-            out.write(block)
-    return size
 
 
 async def _summary(request: Request, caller: Caller, upload_id: int) -> UploadSummary:

@@ -73,6 +73,16 @@ class World:
         result: dict[str, Any] = response.json()
         return result
 
+    async def unassigned_action(
+        self, action: str, body: dict[str, Any], *, user: User | None = None
+    ) -> httpx.Response:
+        """POST one of the actions on unassigned findings (assign, create_product, disregard)."""
+        return await self.client.post(
+            f"/api/v2/smart_upload/unassigned_findings/{action}/",
+            headers=self.auth(user or self.alice),
+            json=body,
+        )
+
     def product(self, name: str, *members: User) -> Product:
         return self.dojo.add_product(name, members=members)
 

@@ -25,11 +25,7 @@ class TestAssign:
         await _upload_unrouted(world)
         ids = await _ids_of_host(world, "qa3app01")
 
-        response = await world.client.post(
-            "/api/v2/smart_upload/unassigned_findings/assign/",
-            headers=world.auth(world.alice),
-            json={"ids": ids, "product": product.id},
-        )
+        response = await world.unassigned_action("assign", {"ids": ids, "product": product.id})
 
         assert response.status_code == 200, response.text
         answer = response.json()
@@ -45,11 +41,7 @@ class TestAssign:
         await _upload_unrouted(world)
         for host in ("qa3app01", "qa3app02"):
             ids = await _ids_of_host(world, host)
-            response = await world.client.post(
-                "/api/v2/smart_upload/unassigned_findings/assign/",
-                headers=world.auth(world.alice),
-                json={"ids": ids, "product": product.id},
-            )
+            response = await world.unassigned_action("assign", {"ids": ids, "product": product.id})
             assert response.json()["results"][0]["status"] == "pushed"
 
         # the reimport carried both hosts, so qa3app01's endpoints were not mitigated
@@ -60,11 +52,7 @@ class TestAssign:
         product = world.product("Payments", world.alice)
         await _upload_unrouted(world)
         ids = await _ids_of_host(world, "qa3app05")
-        await world.client.post(
-            "/api/v2/smart_upload/unassigned_findings/assign/",
-            headers=world.auth(world.alice),
-            json={"ids": ids, "product": product.id},
-        )
+        await world.unassigned_action("assign", {"ids": ids, "product": product.id})
 
         again = (await world.upload(NESSUS_SEVEN_HOSTS)).json()
 
@@ -84,11 +72,7 @@ class TestAssign:
         await _upload_unrouted(world)
         ids = await _ids_of_host(world, "qa3app01")
 
-        response = await world.client.post(
-            "/api/v2/smart_upload/unassigned_findings/assign/",
-            headers=world.auth(world.alice),
-            json={"ids": ids, "product": hidden.id},
-        )
+        response = await world.unassigned_action("assign", {"ids": ids, "product": hidden.id})
 
         assert response.status_code == 404
         assert len(await _ids_of_host(world, "qa3app01")) == len(ids)
@@ -98,10 +82,8 @@ class TestAssign:
         await _upload_unrouted(world)
         ids = await _ids_of_host(world, "qa3app01")
 
-        response = await world.client.post(
-            "/api/v2/smart_upload/unassigned_findings/assign/",
-            headers=world.auth(world.bob),
-            json={"ids": ids, "product": product.id},
+        response = await world.unassigned_action(
+            "assign", {"ids": ids, "product": product.id}, user=world.bob
         )
 
         assert response.status_code == 404
@@ -113,10 +95,8 @@ class TestAssign:
         await _upload_unrouted(world)
         expected = len(await _ids_of_host(world, "qa3app06"))
 
-        response = await world.client.post(
-            "/api/v2/smart_upload/unassigned_findings/assign/",
-            headers=world.auth(world.alice),
-            json={"all_matching": {"host": "qa3app06"}, "product": product.id},
+        response = await world.unassigned_action(
+            "assign", {"all_matching": {"host": "qa3app06"}, "product": product.id}
         )
 
         assert response.json()["assigned"] == expected
@@ -128,10 +108,10 @@ class TestCreateProduct:
         await _upload_unrouted(world)
         ids = await _ids_of_host(world, "qa3app02")
 
-        response = await world.client.post(
-            "/api/v2/smart_upload/unassigned_findings/create_product/",
-            headers=world.auth(world.admin),
-            json={"ids": ids, "product_name": "Kiosks", "product_type_name": "Retail"},
+        response = await world.unassigned_action(
+            "create_product",
+            {"ids": ids, "product_name": "Kiosks", "product_type_name": "Retail"},
+            user=world.admin,
         )
 
         assert response.status_code == 200, response.text
@@ -146,10 +126,10 @@ class TestCreateProduct:
         await _upload_unrouted(world)
         ids = await _ids_of_host(world, "qa3app02")
 
-        response = await world.client.post(
-            "/api/v2/smart_upload/unassigned_findings/create_product/",
-            headers=world.auth(world.admin),
-            json={"ids": ids, "product_name": "Kiosks", "product_type": 1},
+        response = await world.unassigned_action(
+            "create_product",
+            {"ids": ids, "product_name": "Kiosks", "product_type": 1},
+            user=world.admin,
         )
 
         assert response.status_code == 400
@@ -161,11 +141,7 @@ class TestDisregard:
         await _upload_unrouted(world)
         ids = await _ids_of_host(world, "qa3app09")
 
-        response = await world.client.post(
-            "/api/v2/smart_upload/unassigned_findings/disregard/",
-            headers=world.auth(world.alice),
-            json={"ids": ids},
-        )
+        response = await world.unassigned_action("disregard", {"ids": ids})
 
         assert response.json() == {"disregarded": len(ids)}
         assert await _ids_of_host(world, "qa3app09") == []
@@ -174,22 +150,14 @@ class TestDisregard:
     async def test_a_later_upload_shows_them_again(self, world: World) -> None:
         await _upload_unrouted(world)
         ids = await _ids_of_host(world, "qa3app09")
-        await world.client.post(
-            "/api/v2/smart_upload/unassigned_findings/disregard/",
-            headers=world.auth(world.alice),
-            json={"ids": ids},
-        )
+        await world.unassigned_action("disregard", {"ids": ids})
 
         await world.upload(NESSUS_SEVEN_HOSTS)
 
         assert len(await _ids_of_host(world, "qa3app09")) == len(ids)
 
     async def test_empty_selection_is_refused(self, world: World) -> None:
-        response = await world.client.post(
-            "/api/v2/smart_upload/unassigned_findings/disregard/",
-            headers=world.auth(world.alice),
-            json={"ids": []},
-        )
+        response = await world.unassigned_action("disregard", {"ids": []})
 
         assert response.status_code == 400
         assert "ids" in response.json()["detail"]

@@ -1,4 +1,4 @@
-"""Checks shared by the tests of the network-scanner formats (Tenable, Nmap).
+"""Checks shared by the tests of every format module.
 
 The subset contract: parsing a written subset gives exactly the kept records, in file
 order, with everything DefectDojo shows of them unchanged (the index is only a position).
@@ -18,6 +18,7 @@ def parse(fmt: ScanFormat, data: bytes) -> list[Record]:
 
 
 def essence(record: Record) -> tuple[Any, ...]:
+    """Everything DefectDojo shows of a record; the index is only its position in a file."""
     return (
         record.title,
         record.severity,
@@ -37,7 +38,8 @@ def subset(fmt: ScanFormat, data: bytes, keep: Set[int]) -> tuple[int, bytes]:
 
 
 def assert_round_trip(fmt: ScanFormat, data: bytes, keep: Set[int]) -> bytes:
-    """Write the subset of `keep`, parse it back, and compare with the kept records."""
+    """Write the subset of `keep`, parse it back, and compare with the kept records; return
+    the subset."""
     expected = [essence(r) for r in parse(fmt, data) if r.index in keep]
     written, document = subset(fmt, data, keep)
     assert [essence(r) for r in parse(fmt, document)] == expected

@@ -23,13 +23,12 @@ from lxml import etree
 
 from app.formats import registry
 from app.formats.base import Record
-from app.formats.nmap import FORMAT, ROOT
+from app.formats.nmap import FORMAT
 from bench import gen_nmap
 from tests.formats import hostile
 from tests.formats.infra_check import (
     assert_round_trip,
     essence,
-    host_subsets,
     indices_on,
     parse,
     subset,
@@ -158,13 +157,6 @@ class TestRules:
 
 
 class TestSubset:
-    @pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.name)
-    def test_host_subsets_round_trip(self, path: Path) -> None:
-        data = path.read_bytes()
-        records = parse(FORMAT, data)
-        for hosts in host_subsets(records):
-            assert_round_trip(FORMAT, data, indices_on(records, hosts))
-
     def test_subset_keeps_metadata_and_only_kept_ports(self) -> None:
         data = by_name("nmap_multiple_port.xml")
         written, document = subset(FORMAT, data, {0, 5})
@@ -219,41 +211,6 @@ def with_their_ports(records: list[Record], keep: set[int]) -> list[Record]:
 
 
 class TestHostile:
-    @staticmethod
-    def valid() -> bytes:
-        return by_name("nmap_1port.xml")
-
-    def test_empty(self) -> None:
-        hostile.assert_refused(FORMAT, hostile.empty(), located=False, match="empty")
-
-    def test_malformed_and_truncated(self) -> None:
-        hostile.assert_refused(FORMAT, hostile.malformed_xml(self.valid()), located=True)
-        hostile.assert_refused(FORMAT, hostile.truncated(self.valid()), located=True)
-
-    def test_xxe_and_billion_laughs_are_refused(self) -> None:
-        for document in (hostile.xxe(ROOT), hostile.billion_laughs(ROOT)):
-            hostile.assert_refused(FORMAT, document, located=False, match="entities")
-
-    def test_external_dtd_is_not_fetched(self) -> None:
-        with hostile.listening_socket() as (url, contacted):
-            assert parse(FORMAT, hostile.external_dtd(ROOT, url, 'start="1"')) == []
-            assert not contacted()
-
-    def test_ten_mib_text_is_refused(self) -> None:
-        hostile.assert_refused(FORMAT, hostile.huge_xml_text(self.valid()), located=True)
-
-    def test_utf16_reads_like_utf8(self) -> None:
-        assert parse(FORMAT, hostile.utf16_xml(self.valid())) == parse(FORMAT, self.valid())
-
-    def test_other_format_is_named(self) -> None:
-        nessus = samples("tenable", "*.xml")[0].read_bytes()
-        hostile.assert_refused(
-            FORMAT,
-            nessus,
-            located=False,
-            match="Nmap XML.*found root element <NessusClientData_v2>",
-        )
-
     @pytest.mark.parametrize(
         ("document", "problem"),
         [
