@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from playwright.async_api import expect
+
 from tests.web.conftest import NESSUS_SEVEN_HOSTS, PASSWORD, LiveSite, screenshot
 from tests.web.helpers import log_in, seed_products
 
@@ -41,7 +43,8 @@ class TestAccessibility:
         await seed_products(live_site)
         await live_site.api_upload(NESSUS_SEVEN_HOSTS)
         await page.goto("/smart-upload/login?next=/smart-upload/unassigned")
-        await page.keyboard.type("alice")  # the username box has the focus
+        await expect(page.locator("input[name=username]")).to_be_focused()
+        await page.keyboard.type("alice")
         await page.keyboard.press("Tab")
         await page.keyboard.type(PASSWORD)
         await page.keyboard.press("Enter")
@@ -49,18 +52,17 @@ class TestAccessibility:
 
         await page.locator("[data-row-select]").first.focus()
         await page.keyboard.press("Space")
-        assert await page.get_by_text("1 finding(s) selected").first.is_visible()
+        await expect(page.get_by_text("1 finding(s) selected").first).to_be_visible()
         button = page.get_by_role("button", name="Disregard Selected")
         await button.focus()
         await page.keyboard.press("Enter")
         dialog = page.get_by_role("dialog", name="Disregard Selected")
         await dialog.wait_for()
-        focused = await page.evaluate("document.activeElement.textContent")
-        assert focused == "Cancel"  # the safe choice has the focus
+        await expect(page.locator(":focus")).to_have_text("Cancel")  # the safe choice
         await page.keyboard.press("Escape")
 
         await dialog.wait_for(state="hidden")
-        assert await page.evaluate("document.activeElement.textContent") == "Disregard Selected"
+        await expect(page.locator(":focus")).to_have_text("Disregard Selected")
 
     async def test_an_upload_that_is_not_yours_is_a_readable_error_page(
         self, page: Any, live_site: LiveSite

@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from playwright.async_api import expect
+
 from app.services.keeping import stored_title
 from tests.web.conftest import NESSUS_SEVEN_HOSTS, LiveSite, screenshot
 from tests.web.helpers import (
@@ -90,7 +92,8 @@ class TestUnassignedList:
         await dialog.get_by_label("Search products").fill("pay")
         product = dialog.get_by_label("Product", exact=True)
         await product.locator("option", has_text="Payments").wait_for(state="attached")
-        assert await product.locator("option:not([hidden])").all_inner_texts() == ["Payments"]
+        # the picker filters as the person types; expect() waits for it to settle
+        await expect(product.locator("option:not([hidden])")).to_have_text(["Payments"])
         await product.select_option(label="Payments")
         await screenshot(page, "unassigned-assign-dialog", full_page=False)
         await dialog.get_by_role("button", name="Assign").click()
@@ -135,9 +138,9 @@ class TestUnassignedList:
         product_type = dialog.get_by_label("Product type", exact=True)
         await product_type.locator("option", has_text="Internal Tools").wait_for(state="attached")
         new_type_name = dialog.get_by_label("New product type name")
-        assert await new_type_name.is_visible()
+        await expect(new_type_name).to_be_visible()
         await product_type.select_option(label="Internal Tools")
-        assert not await new_type_name.is_visible()
+        await expect(new_type_name).to_be_hidden()
         await screenshot(page, "unassigned-create-dialog", full_page=False)
         await dialog.get_by_role("button", name="Create and assign").click()
 
@@ -166,7 +169,7 @@ class TestUnassignedList:
         await dialog.get_by_text("1 finding(s) selected").wait_for()
         await screenshot(page, "unassigned-disregard-dialog", full_page=False)
         await dialog.get_by_role("button", name="Cancel").click()
-        assert not await dialog.is_visible()
+        await expect(dialog).to_be_hidden()
         await page.get_by_role("button", name="Disregard Selected").click()
         await dialog.get_by_role("button", name="Disregard", exact=True).click()
 
