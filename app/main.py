@@ -17,6 +17,8 @@ from fastapi.requests import Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 from swagger_ui_bundle import swagger_ui_path
 
 from app.api import docs, health, routing, rules, unassigned, uploads
@@ -73,6 +75,8 @@ async def build_context(
         index=index,
         tokens=TokenValidator(dojo, ttl_seconds=settings.token_cache_seconds),
         worker_id=f"{socket.gethostname()}:{os.getpid()}",
+        locks=create_async_engine(settings.async_database_url, poolclass=NullPool),
+        push_slots=asyncio.Semaphore(settings.max_pushes_in_flight),
     )
     await index.load()
     return ctx, http
@@ -81,6 +85,7 @@ async def build_context(
 async def close_context(ctx: Context, http: httpx.AsyncClient) -> None:
     await http.aclose()
     await ctx.sessions.kw["bind"].dispose()
+    await ctx.locks.dispose()
 
 
 async def _bad_request(_: Request, error: Exception) -> JSONResponse:

@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     )
     chunk_bytes: int = Field(1024 * 1024, description="Size of the chunks an upload is stored in.")
     push_concurrency: int = Field(4, description="Product pushes in flight per upload.")
+    max_pushes_in_flight: int = Field(
+        16,
+        ge=1,
+        description="Pushes into DefectDojo in flight in one process, across all its uploads "
+        "(each holds one database connection for its engagement lock while DefectDojo works).",
+    )
     dd_timeout_seconds: float = Field(30.0, description="Timeout of ordinary DefectDojo calls.")
     dd_import_timeout_seconds: float = Field(
         900.0, description="Read timeout of DefectDojo import/reimport calls."

@@ -89,10 +89,7 @@ async def _push_and_record(
     subset: Path | None = None,
 ) -> None:
     options = UploadOptions.model_validate(upload.options)
-    engine = ctx.sessions.kw["bind"]
-    async with pushes.target_lock(
-        engine, product_id=push.product_id, engagement_name=options.engagement_name
-    ):
+    async with ctx.push_lock(product_id=push.product_id, engagement_name=options.engagement_name):
         run.check()
         async with ctx.sessions.begin() as session:
             await uploads.hold(session, upload_id=run.upload_id, claim=run.claim)

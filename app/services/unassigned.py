@@ -169,8 +169,7 @@ async def _assign_upload_rows(
     with tempfile.TemporaryDirectory(prefix="smart-upload-") as directory:
         path = Path(directory) / "scan"
         await spool(ctx, upload_id, path)
-        async with pushes.target_lock(
-            ctx.sessions.kw["bind"],
+        async with ctx.push_lock(
             product_id=product.id,
             engagement_name=UploadOptions.model_validate(upload.options).engagement_name,
         ):

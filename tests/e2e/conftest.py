@@ -109,7 +109,15 @@ def dojo_version() -> str:
 
 
 @pytest.fixture
-async def world(clean_database: str, dojo_version: str) -> AsyncIterator[World]:
+def settings_overrides() -> dict[str, Any]:
+    """Settings a test module changes for its World (override this fixture there)."""
+    return {}
+
+
+@pytest.fixture
+async def world(
+    clean_database: str, dojo_version: str, settings_overrides: dict[str, Any]
+) -> AsyncIterator[World]:
     state = FakeDojoState()
     admin = state.add_user("admin", is_superuser=True, is_staff=True)
     service = state.add_user("smart-upload-index", is_staff=True, is_superuser=True)
@@ -123,6 +131,7 @@ async def world(clean_database: str, dojo_version: str) -> AsyncIterator[World]:
         index_refresh_seconds=0,
         dd_retry_initial_wait_seconds=0,
         dd_retry_max_wait_seconds=0,
+        **settings_overrides,
     )
     dojo_app = create_fakedojo(state, version=dojo_version)
     app = create_app(settings, dojo_transport=httpx.ASGITransport(app=dojo_app))
