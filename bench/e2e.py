@@ -28,8 +28,6 @@ import argparse
 import asyncio
 import json
 import os
-import signal
-import subprocess
 import time
 import zlib
 from pathlib import Path
@@ -48,6 +46,8 @@ HOSTS_PER_MB = 100
 RECORD_BYTES = 1_600
 WHOLE_FILE_PRODUCT = "Whole file (DefectDojo's own import)"
 DONE = {"completed", "completed_with_errors", "failed"}
+POLL_SECONDS = 1.0
+"""How often a client polls an upload that answered 202, as a pipeline would."""
 
 
 def scan_file(work: Path, size_mb: float, *, seed: int = 1) -> Path:
@@ -142,7 +142,7 @@ async def upload(
     while summary["status"] not in DONE:
         if time.perf_counter() > deadline:
             raise TimeoutError(f"upload {summary['id']} not finished after {timeout} s")
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(POLL_SECONDS)
         polled = await client.get(
             f"{base}/api/v2/smart_upload/uploads/{summary['id']}", headers=AUTH
         )
@@ -171,50 +171,6 @@ async def dojo_import(client: httpx.AsyncClient, dojo: str, path: Path) -> dict[
     wall = time.perf_counter() - started
     after = await _latency(client, dojo)
     return {"wall_seconds": wall, "dd_seconds": after["seconds"] - before["seconds"]}
-
-
-class Profiler:
-    """py-spy attached to the server for the timed part; collapsed stacks to a file."""
-
-    def __init__(self, pid: int, out: Path) -> None:
-        self.out = out
-        self.process = subprocess.Popen(  # noqa: S603 - our own py-spy, fixed arguments
-            [str(Path(harness.PYTHON).parent / "py-spy"), "record", "--pid", str(pid),
-             "--rate", "100", "--format", "raw", "--output", str(out), "--threads"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        time.sleep(1.0)
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-
-def top_frames(collapsed: Path, count: int = 25) -> list[tuple[str, float, float]]:
-    """(function, self %, total %) of the most expensive frames in a py-spy raw profile."""
-    own: dict[str, int] = {}
-    inclusive: dict[str, int] = {}
-    samples = 0
-    for line in collapsed.read_text(errors="replace").splitlines():
-        stack, _, number = line.rpartition(" ")
-        if not number.isdigit():
-            continue
-        weight = int(number)
-        frames = [f for f in stack.split(";") if f and not f.startswith("thread")]
-        if not frames:
-            continue
-        samples += weight
-        own[frames[-1]] = own.get(frames[-1], 0) + weight
-        for frame in set(frames):
-            inclusive[frame] = inclusive.get(frame, 0) + weight
-    ranked = sorted(own.items(), key=lambda item: -item[1])[:count]
-    total = max(samples, 1)
-    return [(name, 100 * n / total, 100 * inclusive[name] / total) for name, n in ranked]
 
 
 def service_env(database_url: str, dojo_url: str, push_concurrency: int = 4) -> dict[str, str]:
@@ -246,7 +202,7 @@ async def _measure(
         index_seconds = time.perf_counter() - started
         cpu_before = harness.cpu_seconds(service.pid)
         latency_before = await _latency(client, dojo.url)
-        profiler = Profiler(service.pid, profile) if profile else None
+        profiler = harness.Profiler(service.pid, profile) if profile else None
         started = time.perf_counter()
         try:
             done = await asyncio.gather(
@@ -366,7 +322,7 @@ def plot(results: list[dict[str, Any]], out: Path) -> None:
     axis.set_ylabel("seconds")
     axis.grid(True, alpha=0.3)
     axis.legend(fontsize=8)
-    axis.set_title(f"end to end, 500 products — {harness.machine_line()}", fontsize=8)
+    axis.set_title(f"end to end, 500 products — {harness.machine_line(load=False)}", fontsize=8)
     figure.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(out, dpi=110)
@@ -414,7 +370,7 @@ def main(argv: list[str] | None = None) -> None:
             push_concurrency=args.push_concurrency,
         )
         if profile and profile.exists():
-            result["profile_top"] = top_frames(profile)
+            result["profile_top"] = harness.top_frames(profile)
         results.append(result)
         print(report(result), flush=True)
         for name, own, total in result.get("profile_top", [])[:15]:

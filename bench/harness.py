@@ -56,12 +56,12 @@ def machine() -> dict[str, object]:
     }
 
 
-def machine_line() -> str:
+def machine_line(*, load: bool = True) -> str:
     info = machine()
-    return (
-        f"{info['nproc']} cores ({info['cpu']}), {info['memory_gib']} GiB, "
-        f"Python {info['python']}, load average {info['load_average_1m']}"
+    line = (
+        f"{info['nproc']} cores ({info['cpu']}), {info['memory_gib']} GiB, Python {info['python']}"
     )
+    return f"{line}, load average {info['load_average_1m']}" if load else line
 
 
 def own_peak_rss_mb() -> float:
@@ -109,6 +109,60 @@ def run_case(argv: Sequence[str], *, timeout: float) -> dict[str, object]:
         raise RuntimeError(f"case {' '.join(argv)} failed:\n{done.stderr[-4000:]}")
     result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
+
+
+class Profiler:
+    """py-spy attached to the server for the timed part; collapsed stacks to a file."""
+
+    def __init__(self, pid: int, out: Path) -> None:
+        self.out = out
+        self.process = subprocess.Popen(  # noqa: S603 - our own py-spy, fixed arguments
+            [str(Path(PYTHON).parent / "py-spy"), "record", "--pid", str(pid),
+             "--rate", "100", "--format", "raw", "--output", str(out), "--threads"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        time.sleep(1.0)
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+IDLE_FRAMES = ("Condition.wait ", "_worker ", "wait (threading")
+"""Leaf frames of threads that wait for work (the thread pool): not the service's time."""
+
+
+def top_frames(collapsed: Path, count: int = 25) -> list[tuple[str, float, float]]:
+    """(function, self %, total %) of the costliest frames in a py-spy raw profile, as
+    shares of the busy samples (samples of idle pool threads left out).
+
+    Ranked by total (inclusive) share, so the service's own functions show up whatever
+    library call they end in.
+    """
+    own: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
+    samples = 0
+    for line in collapsed.read_text(errors="replace").splitlines():
+        stack, _, number = line.rpartition(" ")
+        if not number.isdigit():
+            continue
+        weight = int(number)
+        frames = [f for f in stack.split(";") if f and not f.startswith("thread")]
+        if not frames or frames[-1].startswith(IDLE_FRAMES):
+            continue
+        samples += weight
+        own[frames[-1]] = own.get(frames[-1], 0) + weight
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + weight
+    mine = {name: n for name, n in inclusive.items() if "(app/" in name}
+    ranked = sorted(mine.items(), key=lambda item: -item[1])[:count]
+    total = max(samples, 1)
+    return [(name, 100 * own.get(name, 0) / total, 100 * n / total) for name, n in ranked]
 
 
 def free_port() -> int:

@@ -25,12 +25,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import json
 import os
-import random
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,22 +35,13 @@ import asyncpg
 import httpx
 
 from bench import harness
-from bench.e2e import Profiler, service_env, top_frames
+from bench.e2e import service_env
 from bench.generate import generate
+from bench.unassigned_data import fill
 
 ADMIN_TOKEN = "adminadminadminadminadminadminadminadmin"
 ALICE_TOKEN = "alicealicealicealicealicealicealicealice"
 ADMIN = {"Authorization": f"Token {ADMIN_TOKEN}"}
-SEVERITIES = ("Info", "Low", "Medium", "High", "Critical")
-REASONS = ("no_match", "no_match", "no_match", "ambiguous", "no_host")
-SCAN_TYPES = ("Tenable Scan", "Tenable Scan", "Qualys Scan", "Nmap Scan", "OpenVAS Parser")
-WORDS = (
-    "remote", "service", "version", "vulnerable", "certificate", "protocol", "cipher",
-    "update", "kernel", "package", "configuration", "weak", "default", "password",
-    "exposure", "request", "attacker", "execute", "arbitrary", "denial", "disclosure",
-)  # fmt: skip
-ROWS_PER_UPLOAD = 10_000
-FIRST_DAY = dt.date(2026, 10, 1)
 
 
 def seed_document() -> dict[str, Any]:
@@ -64,92 +52,6 @@ def seed_document() -> dict[str, Any]:
         ],
         "products": [{"name": "Payments"}],
     }
-
-
-def finding_rows(
-    start: int, count: int, *, reporters: list[tuple[int, str]]
-) -> Iterator[tuple[Any, ...]]:
-    """`count` synthetic unassigned findings without their upload id (deterministic)."""
-    for number in range(start, start + count):
-        rng = random.Random(number)
-        host = rng.randrange(20_000)
-        ip = f"10.{host >> 16}.{(host >> 8) & 255}.{host & 255}"
-        fqdn = f"host{host:05d}.corp.example.com" if host % 7 else None
-        netbios = f"HOST{host:05d}" if host % 5 else None
-        title_number = rng.randrange(2_000)
-        reporter_id, reporter = reporters[number % len(reporters)]
-        severity = rng.randrange(5)
-        reason = REASONS[rng.randrange(len(REASONS))]
-        yield (
-            number,
-            f"Synthetic Check {title_number}: {WORDS[title_number % len(WORDS)]} exposure",
-            SEVERITIES[severity],
-            severity,
-            SCAN_TYPES[number // ROWS_PER_UPLOAD % len(SCAN_TYPES)],
-            FIRST_DAY + dt.timedelta(days=rng.randrange(60)),
-            reporter_id,
-            reporter,
-            ip,
-            fqdn,
-            netbios,
-            fqdn or ip,
-            [v for v in (fqdn, ip, netbios and netbios.lower()) if v],
-            rng.choice((22, 80, 443, 445, 3389, None)),
-            "tcp",
-            reason,
-            json.dumps([{"product_id": 1, "product_name": "Payments"}] * (reason == "ambiguous")),
-            "no product has this host",
-            json.dumps([f"CVE-2025-{rng.randrange(1000, 9999)}"] if severity else []),
-            str(100_000 + title_number),
-            " ".join(rng.choices(WORDS, k=30)),
-        )  # fmt: skip
-
-
-FINDING_COLUMNS = (
-    "upload_id", "record_index", "title", "severity", "severity_rank", "scan_type", "date",
-    "reporter_id", "reporter", "host_ip", "host_fqdn", "host_netbios", "host_display",
-    "identifiers", "port", "protocol", "reason", "candidates", "explanation",
-    "vulnerability_ids", "scanner_id", "description",
-)  # fmt: skip
-
-
-async def fill(database_url: str, start: int, count: int, reporters: list[tuple[int, str]]) -> None:
-    """Copy `count` findings (and the uploads they belong to) into the store."""
-    connection = await asyncpg.connect(database_url)
-    try:
-        first_upload = start // ROWS_PER_UPLOAD
-        last_upload = (start + count - 1) // ROWS_PER_UPLOAD
-        upload_ids = []
-        for number in range(first_upload, last_upload + 1):
-            reporter_id, reporter = reporters[number % len(reporters)]
-            upload_ids.append(
-                await connection.fetchval(
-                    "INSERT INTO uploads (status, scan_type, format_name, file_name, file_sha256,"
-                    " file_size, file_retained, options, uploaded_by_id, uploaded_by_username,"
-                    " records_parsed, records_dropped, records_routed, records_unassigned,"
-                    " records_pushed, unassigned_by_reason, attempts, step) VALUES ('completed',"
-                    " 'Tenable Scan', 'tenable-xml', $1, $2, 0, false, '{}', $3, $4, 0, 0, 0, 0,"
-                    " 0, '{}', 1, 'finished') RETURNING id",
-                    f"bulk-{number}.nessus",
-                    f"{number:064x}",
-                    reporter_id,
-                    reporter,
-                )
-            )
-        by_number = dict(zip(range(first_upload, last_upload + 1), upload_ids, strict=True))
-        chunk = 50_000
-        for offset in range(start, start + count, chunk):
-            size = min(chunk, start + count - offset)
-            rows = [
-                (by_number[row[0] // ROWS_PER_UPLOAD], *row)
-                for row in finding_rows(offset, size, reporters=reporters)
-            ]
-            await connection.copy_records_to_table(
-                "unassigned_findings", records=rows, columns=FINDING_COLUMNS
-            )
-        await connection.execute("ANALYZE unassigned_findings")
-    finally:
-        await connection.close()
 
 
 def scenarios(upload_id: int) -> list[tuple[str, dict[str, Any], str]]:
@@ -219,7 +121,7 @@ async def load(
             )
         deadline = time.perf_counter() + duration
         cpu = harness.cpu_seconds(pid)
-        profiler = Profiler(pid, profile) if profile else None
+        profiler = harness.Profiler(pid, profile) if profile else None
         try:
             await asyncio.gather(*(one_client(n) for n in range(clients)))
         finally:
@@ -424,26 +326,34 @@ def report_size(
 
 
 def plot(results: dict[str, Any], out: Path) -> None:
-    """p95 (and p50) list latency against store size, one line per scenario."""
+    """List latency against store size, one line per scenario: one client's p50 (the cost
+    of a request) and the p95 under 16 concurrent clients (the target's condition)."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
-    figure, axis = pyplot.subplots(figsize=(10, 6))
+    figure, (alone, loaded) = pyplot.subplots(1, 2, figsize=(13, 6), sharey=True)
     sizes = [entry["rows"] for entry in results["sizes"]]
-    names = list(results["sizes"][0]["scenarios"])
-    for name in names:
-        p95 = [entry["scenarios"][name]["p95_ms"] for entry in results["sizes"]]
-        axis.plot(sizes, p95, "-o", markersize=3, label=name)
-    axis.axhline(50, color="grey", linestyle="--", linewidth=0.8)
-    axis.set_xscale("log")
-    axis.set_yscale("log")
-    axis.set_xlabel("unassigned findings in the store")
-    axis.set_ylabel("p95 latency (ms), 16 concurrent clients")
-    axis.grid(True, alpha=0.3)
-    axis.legend(fontsize=6, ncol=2)
-    axis.set_title(f"GET unassigned_findings — {harness.machine_line()}", fontsize=9)
+    for name in results["sizes"][0]["scenarios"]:
+        alone.plot(
+            sizes, [e["one_client"][name]["p50_ms"] for e in results["sizes"]], "-o",
+            markersize=3, label=name,
+        )  # fmt: skip
+        loaded.plot(
+            sizes, [e["scenarios"][name]["p95_ms"] for e in results["sizes"]], "-o",
+            markersize=3, label=name,
+        )  # fmt: skip
+    for axis, title in ((alone, "p50, one client"), (loaded, "p95, 16 concurrent clients")):
+        axis.axhline(50, color="grey", linestyle="--", linewidth=0.8)
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        axis.set_xlabel("unassigned findings in the store")
+        axis.set_title(title)
+        axis.grid(True, alpha=0.3)
+    alone.set_ylabel("latency (ms)")
+    loaded.legend(fontsize=6, ncol=2)
+    figure.suptitle(f"GET unassigned_findings — {harness.machine_line(load=False)}", fontsize=9)
     figure.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(out, dpi=110)
@@ -472,7 +382,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"machine: {harness.machine_line()}", flush=True)
     results = run(args)
     if args.profile and args.profile.exists():
-        results["profile_top"] = top_frames(args.profile)
+        results["profile_top"] = harness.top_frames(args.profile)
         for name, own, total in results["profile_top"][:20]:
             print(f"    {own:5.1f} % self {total:5.1f} % total  {name}")
     harness.write_results(args.json, results)

@@ -27,11 +27,13 @@ import codecs
 import contextlib
 import csv
 import io
-from collections.abc import Callable, Iterable, Iterator, Sequence, Set
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO
 
+from app.formats import shares
 from app.formats.base import ScanFormatError
+from app.formats.shares import K
 
 FIELD_LIMIT = 4 * 1024 * 1024
 """Longest field accepted, in characters: plugin outputs of a few hundred KiB are normal."""
@@ -260,3 +262,25 @@ def write_kept(
                 writer.writerow(fields)
                 written += 1
     return written
+
+
+def write_kept_shares(
+    outs: Mapping[K, BinaryIO],
+    table: CsvTable,
+    rows: Iterable[tuple[int, list[str]]],
+    keeps: Mapping[K, Set[int]],
+) -> dict[K, int]:
+    """`write_kept` for several disjoint shares in one pass over the rows: the row of a
+    record goes to the output of the share holding it; the rows written per share."""
+    keys, owner = shares.ordered(keeps)
+    written = [0] * len(keys)
+    with contextlib.ExitStack() as stack:
+        writers = [stack.enter_context(csv_writer(outs[key], table.delimiter)) for key in keys]
+        for writer in writers:
+            writer.writerow(table.header)
+        for index, fields in rows:
+            slot = owner[index] if index < len(owner) else -1
+            if slot >= 0:
+                writers[slot].writerow(fields)
+                written[slot] += 1
+    return shares.keyed(keys, written)

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from array import array
 from collections.abc import Iterator, Mapping, Set
 from contextlib import closing
 from copy import deepcopy
@@ -46,7 +45,7 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from app.formats import xmlstream
+from app.formats import shares, xmlstream
 from app.formats.base import HostIdentity, Record, ScanFormatError
 from app.formats.hostnames import is_ip
 
@@ -131,8 +130,7 @@ class TenableXml:
         copy per share when several do). Raises ValueError when the shares overlap.
         """
         xmlstream.expect_root(source, ROOT, WHAT)
-        keys = list(keeps)
-        owner = _owners([keeps[key] for key in keys])
+        keys, owner = shares.ordered(keeps)
         written = [0] * len(keys)
         index = 0
 
@@ -164,21 +162,10 @@ class TenableXml:
             containers=_CONTAINERS,
             split=split,
         )
-        return dict(zip(keys, written, strict=True))
+        return shares.keyed(keys, written)
 
 
 FORMAT = TenableXml()
-
-
-def _owners(shares: list[Set[int]]) -> array[int]:
-    """Record index → position of the share holding it, -1 for none (4 bytes a record)."""
-    owner = array("i", [-1]) * (max((max(s) for s in shares if s), default=-1) + 1)
-    for slot, share in enumerate(shares):
-        for index in share:
-            if owner[index] != -1:
-                raise ValueError(f"record {index} is in two shares")
-            owner[index] = slot
-    return owner
 
 
 def _hosts(source: BinaryIO) -> Iterator[etree._Element]:
