@@ -31,6 +31,7 @@ class IndexService:
         self._dojo = dojo
         self._page_size = page_size
         self._index = MatchIndex.build(())
+        self._learned: list[tuple[int, str, int | None]] = []
         self._products: dict[int, str] = {}
         self._rules = RuleSet.build(())
         self._rules_version = 0
@@ -40,6 +41,12 @@ class IndexService:
 
     @property
     def index(self) -> MatchIndex:
+        """The index, with what pushes taught it since it was last read folded in (once per
+        read rather than once per push: growing it copies it, and an upload pushes to
+        hundreds of products)."""
+        if self._learned:
+            self._index = self._index.with_rows(self._learned)
+            self._learned = []
         return self._index
 
     def product_name(self, product_id: int) -> str:
@@ -97,7 +104,7 @@ class IndexService:
         async with self._sessions.begin() as session:
             await index_cache.add(session, endpoints=rows)
             await index_cache.remember_product(session, product_id=product_id, name=product_name)
-        self._index = self._index.with_rows(rows)
+        self._learned.extend(rows)
         self._products = {**self._products, product_id: product_name}
 
     async def router(self) -> Router:
@@ -123,7 +130,7 @@ class IndexService:
                     **{rule.product_id: rule.product_name for rule in stored},
                     **self._products,
                 }
-        return Router(self._index, assignments, self._rules, self._products)
+        return Router(self.index, assignments, self._rules, self._products)
 
     async def run_refresh_loop(self, interval_seconds: float) -> None:
         """Refresh on an interval for as long as the service runs."""
