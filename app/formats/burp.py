@@ -146,7 +146,7 @@ def _walk(source: BinaryIO) -> Iterator[tuple[str, etree._Element]]:
 
 
 def _parse(element: etree._Element) -> _Issue:
-    line = webxml.line_of(element)
+    line = xmlsafe.line_of(element)
     texts: dict[str, str | None] = {}
     for child in _REQUIRED:
         found = element.find(child)
@@ -159,7 +159,7 @@ def _parse(element: etree._Element) -> _Issue:
     for exchange in element.findall("requestresponse"):
         if exchange.find("request") is None:
             raise ScanFormatError(
-                "a <requestresponse> has no <request>", line=webxml.line_of(exchange)
+                "a <requestresponse> has no <request>", line=xmlsafe.line_of(exchange)
             )
     title, severity, host_url = str(texts["name"]), str(texts["severity"]), str(texts["host"])
     clean = sanitize_severity("Info" if severity.lower() == "information" else severity)

@@ -48,14 +48,12 @@ from lxml import etree
 from app.formats import xmlsafe
 from app.formats.base import HostIdentity, Record, ScanFormatError
 from app.formats.hostnames import is_ip, sort_names
+from app.formats.xmlsafe import checked_root, line_of, root_of
 from app.formats.xmlwalk import (
     EventKind,
     Path,
-    checked_root,
     copy_filtered,
-    line_of,
     refuse_declared_entities,
-    root_of,
     walk,
 )
 

@@ -44,7 +44,7 @@ from typing import BinaryIO, NamedTuple
 
 from lxml import etree
 
-from app.formats import xmlstream
+from app.formats import xmlsafe, xmlstream
 from app.formats.base import HostIdentity, Record, ScanFormatError
 
 ROOT = "nmaprun"
@@ -64,7 +64,7 @@ class NmapXml:
         return xmlstream.sniff_root(head, ROOT)
 
     def records(self, source: BinaryIO) -> Iterator[Record]:
-        xmlstream.expect_root(source, ROOT, WHAT)
+        xmlsafe.expect_root(source, ROOT, WHAT)
         first_titles: dict[int | None, str] = {}
         index = 0
         report_date: dt.date | None = None
@@ -93,11 +93,11 @@ class NmapXml:
                         index += 1
 
     def scope_title(self, source: BinaryIO) -> str | None:
-        xmlstream.expect_root(source, ROOT, WHAT)
+        xmlsafe.expect_root(source, ROOT, WHAT)
         return None
 
     def write_subset(self, source: BinaryIO, keep: Set[int], out: BinaryIO) -> int:
-        xmlstream.expect_root(source, ROOT, WHAT)
+        xmlsafe.expect_root(source, ROOT, WHAT)
         index = 0
         written = 0
 
@@ -133,7 +133,7 @@ def _report_date(root: etree._Element) -> dt.date | None:
         return None
     except (OverflowError, OSError):
         raise ScanFormatError(
-            f"nmaprun start {start!r} is not a usable time", line=xmlstream.line_of(root)
+            f"nmaprun start {start!r} is not a usable time", line=xmlsafe.line_of(root)
         ) from None
 
 
@@ -317,5 +317,5 @@ def _required(element: etree._Element, attribute: str) -> str:
 def _unreadable(element: etree._Element, problem: str) -> ScanFormatError:
     return ScanFormatError(
         f"{problem}; DefectDojo's Nmap parser cannot import this file",
-        line=xmlstream.line_of(element),
+        line=xmlsafe.line_of(element),
     )

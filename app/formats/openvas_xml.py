@@ -34,13 +34,11 @@ from lxml import etree
 from app.formats import xmlsafe
 from app.formats.base import SEVERITIES, HostIdentity, Record, ScanFormatError
 from app.formats.hostnames import is_ip, sort_names
+from app.formats.xmlsafe import checked_root, line_of, readable_head
 from app.formats.xmlwalk import (
     EventKind,
     Path,
-    checked_root,
     copy_filtered,
-    line_of,
-    readable_head,
     walk,
 )
 

@@ -45,7 +45,7 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from app.formats import shares, xmlstream
+from app.formats import shares, xmlsafe, xmlstream
 from app.formats.base import HostIdentity, Record, ScanFormatError
 from app.formats.hostnames import is_ip
 
@@ -82,7 +82,7 @@ class TenableXml:
         return xmlstream.sniff_root(head, ROOT)
 
     def records(self, source: BinaryIO) -> Iterator[Record]:
-        xmlstream.expect_root(source, ROOT, WHAT)
+        xmlsafe.expect_root(source, ROOT, WHAT)
         index = 0
         for host in _hosts(source):
             facts = _host_facts(host)
@@ -91,7 +91,7 @@ class TenableXml:
                 index += 1
 
     def scope_title(self, source: BinaryIO) -> str | None:
-        xmlstream.expect_root(source, ROOT, WHAT)
+        xmlsafe.expect_root(source, ROOT, WHAT)
         events = xmlstream.walk(source, root=ROOT, unit=_UNIT, containers=_CONTAINERS)
         with closing(events):
             for event, element in events:
@@ -100,7 +100,7 @@ class TenableXml:
         return None
 
     def write_subset(self, source: BinaryIO, keep: Set[int], out: BinaryIO) -> int:
-        xmlstream.expect_root(source, ROOT, WHAT)
+        xmlsafe.expect_root(source, ROOT, WHAT)
         index = 0
         written = 0
 
@@ -129,7 +129,7 @@ class TenableXml:
         Each ReportHost goes, pruned to its items, to every share holding one of them (a
         copy per share when several do). Raises ValueError when the shares overlap.
         """
-        xmlstream.expect_root(source, ROOT, WHAT)
+        xmlsafe.expect_root(source, ROOT, WHAT)
         keys, owner = shares.ordered(keeps)
         written = [0] * len(keys)
         index = 0
@@ -210,7 +210,7 @@ def _host_facts(host: etree._Element) -> _HostFacts:
 def _record(index: int, item: etree._Element, host: _HostFacts) -> Record:
     title = item.get("pluginName")
     if title is None:
-        raise ScanFormatError("a ReportItem has no pluginName", line=xmlstream.line_of(item))
+        raise ScanFormatError("a ReportItem has no pluginName", line=xmlsafe.line_of(item))
     port, protocol = host.url_endpoint or _endpoint_port(item)
     texts = _first_texts(item)
     cve = texts.get("cve")
@@ -252,7 +252,7 @@ def _severity(item: etree._Element, cvss3: str | None) -> str:
         severity = _LEVELS.get(int(level), "Info")
     except ValueError:
         raise ScanFormatError(
-            f"ReportItem severity {level!r} is not an integer", line=xmlstream.line_of(item)
+            f"ReportItem severity {level!r} is not an integer", line=xmlsafe.line_of(item)
         ) from None
     if not cvss3:
         return severity
@@ -260,7 +260,7 @@ def _severity(item: etree._Element, cvss3: str | None) -> str:
         score = float(cvss3)
     except ValueError:
         raise ScanFormatError(
-            f"cvss3_base_score {cvss3!r} is not a number", line=xmlstream.line_of(item)
+            f"cvss3_base_score {cvss3!r} is not a number", line=xmlsafe.line_of(item)
         ) from None
     if score >= 9.0:
         return "Critical"
@@ -280,7 +280,7 @@ def _endpoint_port(item: etree._Element) -> tuple[int | None, str | None]:
         number = None
     if number is None:
         raise ScanFormatError(
-            f"ReportItem port {port_text!r} is not a number", line=xmlstream.line_of(item)
+            f"ReportItem port {port_text!r} is not a number", line=xmlsafe.line_of(item)
         )
     protocol = _protocol(item)
     if protocol == "general":

@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from typing import BinaryIO
 
-from lxml import etree
-
 from app.formats import xmlsafe
 from app.formats.base import ScanFormatError
 
@@ -36,9 +34,3 @@ def open_document(source: BinaryIO, root: str, what: str) -> None:
             line=1,
         )
     xmlsafe.expect_root(source, root, what)
-
-
-def line_of(element: etree._Element) -> int | None:
-    """The source line of an element, for error messages."""
-    line: object = element.sourceline
-    return line if isinstance(line, int) else None

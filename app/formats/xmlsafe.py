@@ -4,10 +4,15 @@ Scan reports arrive from anyone with a token, so the parser never resolves entit
 loads a DTD and never touches the network. Real scanner reports never declare entities, so
 a document whose prologue declares one is refused outright (this stops XXE and "billion
 laughs" before libxml2 sees them, whatever its own limits are).
+
+The prologue checks look at the first bytes through `readable_head`, which lets them see
+into UTF-16 documents (libxml2 and DefectDojo read those natively) and refuses encodings
+that would hide markup from byte patterns (UTF-32, UTF-7, EBCDIC).
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -19,6 +24,17 @@ from app.formats.base import ScanFormatError
 PROLOGUE_BYTES = 64 * 1024
 _ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _ROOT_TAG = re.compile(rb"<([A-Za-z_][\w.\-]*(?::[\w.\-]+)?)[\s/>]")
+_DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._\-]+)["']""")
+_READABLE_ENCODINGS = re.compile(
+    r"^(utf-?8|utf-?16(le|be)?|us-ascii|ascii|iso-?8859-\d+|latin-?1|windows-125\d|cp125\d)$",
+    re.IGNORECASE,
+)
+_WIDE: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+    (b"<\x00?\x00", "utf-16-le"),
+    (b"\x00<\x00?", "utf-16-be"),
+)
 
 
 def read_prologue(source: BinaryIO) -> bytes:
@@ -52,13 +68,55 @@ def refuse_entities(head: bytes) -> None:
         )
 
 
-def expect_root(source: BinaryIO, expected: str, what: str) -> None:
-    """Raise a ScanFormatError naming `what` when the document's root is not `expected`."""
+def readable_head(head: bytes) -> bytes:
+    """The first bytes of a document as ASCII-compatible bytes, for the prologue checks:
+    a UTF-16 head is transcoded to UTF-8; UTF-32 and declared encodings that are not
+    ASCII-compatible are refused (no scanner writes them)."""
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        raise ScanFormatError("the file is UTF-32 encoded; export the report as UTF-8", line=1)
+    for prefix, codec in _WIDE:
+        if head.startswith(prefix):
+            return head.decode(codec, "replace").encode("utf-8")
+    match = _DECLARED_ENCODING.match(head.removeprefix(codecs.BOM_UTF8))
+    if match and not _READABLE_ENCODINGS.match(match.group(1).decode("ascii")):
+        raise ScanFormatError(
+            f"the XML declares encoding {match.group(1).decode('ascii')!r}; "
+            "export the report as UTF-8",
+            line=1,
+        )
+    return head
+
+
+def root_of(head: bytes) -> str | None:
+    """The root element's tag from a document's first bytes, UTF-16 included; never raises."""
+    try:
+        return root_tag(readable_head(head))
+    except ScanFormatError:
+        return None
+
+
+def _checked_prologue(source: BinaryIO, what: str) -> str | None:
+    """The root tag after the prologue checks (empty file, encoding, entities); the read
+    position is kept."""
     head = read_prologue(source)
     if not head.strip():
         raise ScanFormatError(f"the file is empty; expected {what}")
-    refuse_entities(head)
-    found = root_tag(head)
+    readable = readable_head(head)
+    refuse_entities(readable)
+    return root_tag(readable)
+
+
+def checked_root(source: BinaryIO, what: str) -> str:
+    """The root tag of a document after the prologue checks, naming `what` was expected."""
+    found = _checked_prologue(source, what)
+    if found is None:
+        raise ScanFormatError(f"expected {what}, found no XML root element", line=1)
+    return found
+
+
+def expect_root(source: BinaryIO, expected: str, what: str) -> None:
+    """Raise a ScanFormatError naming `what` when the document's root is not `expected`."""
+    found = _checked_prologue(source, what)
     if found != expected:
         shown = f"root element <{found}>" if found else "no XML root element"
         raise ScanFormatError(f"expected {what} (root element <{expected}>), found {shown}")
@@ -103,6 +161,12 @@ def release(element: etree._Element) -> None:
         previous = element.getprevious()
         assert previous is not None
         parent.remove(previous)
+
+
+def line_of(element: etree._Element) -> int | None:
+    """The line an element starts on, for error messages."""
+    line: object = element.sourceline
+    return line if isinstance(line, int) else None
 
 
 def text_of(element: etree._Element, child: str) -> str | None:

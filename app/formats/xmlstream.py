@@ -15,14 +15,11 @@ the same way. Comments, processing instructions and the DOCTYPE are not copied.
 Units are recognised only as direct children of the innermost open container; a unit tag
 found deeper is part of some other element and is copied with it, never counted.
 
-`expect_root` and `sniff_root` extend xmlsafe's prologue checks to UTF-16 documents, which
-libxml2 (and DefectDojo's parsers) read natively but whose bytes the ASCII patterns of
-xmlsafe cannot see: the first bytes are transcoded before the entity and root checks.
+The prologue checks (UTF-16 heads, entities, the root) are xmlsafe's.
 """
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import Any, BinaryIO, Literal
@@ -30,43 +27,13 @@ from typing import Any, BinaryIO, Literal
 from lxml import etree
 
 from app.formats import xmlsafe
-from app.formats.base import ScanFormatError
 
 Event = Literal["open", "close", "other", "unit"]
-
-_WIDE_PATTERNS: tuple[tuple[bytes, str], ...] = (
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-    (b"<\x00?\x00", "utf-16-le"),
-    (b"\x00<\x00?", "utf-16-be"),
-)
-
-
-def _readable_head(head: bytes) -> bytes:
-    """The first bytes as ASCII-compatible bytes (UTF-16 heads transcoded to UTF-8)."""
-    for prefix, codec in _WIDE_PATTERNS:
-        if head.startswith(prefix):
-            return head.decode(codec, "replace").encode("utf-8")
-    return head
 
 
 def sniff_root(head: bytes, expected: str) -> bool:
     """True when the first bytes of a document show the root element `expected`."""
-    return xmlsafe.root_tag(_readable_head(head)) == expected
-
-
-def expect_root(source: BinaryIO, expected: str, what: str) -> None:
-    """xmlsafe.expect_root, also for UTF-16 documents; leaves the read position unchanged."""
-    head = xmlsafe.read_prologue(source)
-    readable = _readable_head(head)
-    if readable is head:
-        xmlsafe.expect_root(source, expected, what)
-        return
-    xmlsafe.refuse_entities(readable)
-    found = xmlsafe.root_tag(readable)
-    if found != expected:
-        shown = f"root element <{found}>" if found else "no XML root element"
-        raise ScanFormatError(f"expected {what} (root element <{expected}>), found {shown}")
+    return xmlsafe.root_of(head) == expected
 
 
 def walk(
@@ -104,12 +71,6 @@ def walk(
             yield "unit", element
             element.clear()
             top.remove(element)
-
-
-def line_of(element: etree._Element) -> int | None:
-    """The source line of an element, for error messages."""
-    line: object = element.sourceline
-    return line if isinstance(line, int) else None
 
 
 def _flush_preceding(

@@ -19,17 +19,13 @@ Python small on deep item bodies.
 `copy_filtered` writes the same document again, streaming through `lxml.etree.xmlfile`, with
 the children a callback keeps. The callback may also prune an element before it is written.
 
-The prologue checks extend `xmlsafe`'s: `readable_head` lets them see into UTF-16 documents
-(which libxml2 and DefectDojo read natively; subsets are written as UTF-8) and refuses
-encodings that would hide markup from them; `checked_root` runs them and names the root;
+The prologue checks are xmlsafe's (`readable_head`, `checked_root`);
 `refuse_declared_entities` re-checks, once libxml2 has read the whole DOCTYPE, that no entity
 is declared anywhere in it, not only in the first 64 KiB.
 """
 
 from __future__ import annotations
 
-import codecs
-import re
 from collections.abc import Callable, Iterator
 from typing import BinaryIO, Literal
 
@@ -43,66 +39,6 @@ EventKind = Literal["open", "child", "close"]
 Event = tuple[EventKind, Path, etree._Element]
 Decide = Callable[[EventKind, Path, etree._Element], bool]
 
-_DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._\-]+)["']""")
-_READABLE_ENCODINGS = re.compile(
-    r"^(utf-?8|utf-?16(le|be)?|us-ascii|ascii|iso-?8859-\d+|latin-?1|windows-125\d|cp125\d)$",
-    re.IGNORECASE,
-)
-_WIDE: tuple[tuple[bytes, str], ...] = (
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-    (b"<\x00?\x00", "utf-16-le"),
-    (b"\x00<\x00?", "utf-16-be"),
-)
-
-
-def readable_head(head: bytes) -> bytes:
-    """The first bytes of a document as ASCII-compatible bytes, for the prologue checks.
-
-    libxml2 and DefectDojo read UTF-16 documents natively, but the byte patterns of
-    `xmlsafe` cannot see into them, so a UTF-16 head is transcoded to UTF-8 first. UTF-32
-    and encodings that are not ASCII-compatible (UTF-7, EBCDIC) are refused: no scanner
-    writes them, and they would hide an entity declaration from those patterns.
-    """
-    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        raise ScanFormatError("the file is UTF-32 encoded; export the report as UTF-8", line=1)
-    for prefix, codec in _WIDE:
-        if head.startswith(prefix):
-            return head.decode(codec, "replace").encode("utf-8")
-    match = _DECLARED_ENCODING.match(head.removeprefix(codecs.BOM_UTF8))
-    if match and not _READABLE_ENCODINGS.match(match.group(1).decode("ascii")):
-        raise ScanFormatError(
-            f"the XML declares encoding {match.group(1).decode('ascii')!r}; "
-            "export the report as UTF-8",
-            line=1,
-        )
-    return head
-
-
-def root_of(head: bytes) -> str | None:
-    """The root element's tag from a document's first bytes, UTF-16 included; never raises."""
-    try:
-        return xmlsafe.root_tag(readable_head(head))
-    except ScanFormatError:
-        return None
-
-
-def checked_root(source: BinaryIO, what: str) -> str:
-    """The root tag of a document after the prologue checks; the read position is kept.
-
-    Raises ScanFormatError for an empty file, an unreadable encoding, an entity declaration
-    or a document without a root element, naming `what` was expected.
-    """
-    head = xmlsafe.read_prologue(source)
-    if not head.strip():
-        raise ScanFormatError(f"the file is empty; expected {what}")
-    readable = readable_head(head)
-    xmlsafe.refuse_entities(readable)
-    found = xmlsafe.root_tag(readable)
-    if found is None:
-        raise ScanFormatError(f"expected {what}, found no XML root element", line=1)
-    return found
-
 
 def walk(source: BinaryIO, containers: frozenset[Path]) -> Iterator[Event]:
     """Stream the container events of a document (see the module docstring).
@@ -111,7 +47,7 @@ def walk(source: BinaryIO, containers: frozenset[Path]) -> Iterator[Event]:
     too (the root, `()`, always is). Raises ScanFormatError with line and column on any
     syntax error, including a truncated file.
     """
-    readable_head(xmlsafe.read_prologue(source))
+    xmlsafe.readable_head(xmlsafe.read_prologue(source))
     opened: list[Path] = []
     depth = 0  # how deep the parser is inside the current child; 0 between children
     for event, element in xmlsafe.iterparse(source, events=("start", "end")):
@@ -146,7 +82,7 @@ def refuse_declared_entities(root: etree._Element) -> None:
         raise ScanFormatError(
             "the XML declares entities (<!ENTITY ...>); scan reports never do, and such "
             "files are refused",
-            line=line_of(root),
+            line=xmlsafe.line_of(root),
         )
 
 
@@ -177,9 +113,3 @@ def copy_filtered(
                     writer.write(element)
             else:
                 opened.pop().__exit__(None, None, None)  # type: ignore[attr-defined]
-
-
-def line_of(element: etree._Element) -> int | None:
-    """The line an element starts on, for error messages."""
-    line = element.sourceline
-    return line if isinstance(line, int) else None

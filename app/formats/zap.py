@@ -139,13 +139,13 @@ def _walk(source: BinaryIO) -> Iterator[tuple[str, etree._Element]]:
 def _parse(element: etree._Element) -> _Alert:
     title = element.findtext("alert")
     if title is None:
-        raise ScanFormatError("an alert item has no <alert> title", line=webxml.line_of(element))
+        raise ScanFormatError("an alert item has no <alert> title", line=xmlsafe.line_of(element))
     riskcode = element.findtext("riskcode")
     severity = _SEVERITY.get(riskcode or "")
     if severity is None:
         raise ScanFormatError(
             f"alert {title!r} has riskcode {riskcode!r}; DefectDojo accepts 0, 1, 2 or 3",
-            line=webxml.line_of(element),
+            line=xmlsafe.line_of(element),
         )
     instances = []
     for instance in element.findall("instances/instance"):
@@ -156,7 +156,7 @@ def _parse(element: etree._Element) -> _Alert:
             instances.append((instance, endpoint_from_text(uri)))
         except EndpointError as error:
             raise ScanFormatError(
-                f"alert {title!r}: {error}", line=webxml.line_of(instance)
+                f"alert {title!r}: {error}", line=xmlsafe.line_of(instance)
             ) from error
     return _Alert(
         title=title,
