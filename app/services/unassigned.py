@@ -29,7 +29,7 @@ from app.services.context import Context
 from app.services.outcomes import mark_pushed
 from app.services.processing import release_file_if_unneeded, spool, test_title
 from app.services.products import visible_product
-from app.services.push import PushTarget, push_share
+from app.services.push import PushOutcome, PushTarget, push_share
 from app.store import assignments, pushes, uploads
 from app.store import unassigned as store
 from app.store.models import UnassignedFinding, Upload
@@ -136,10 +136,9 @@ async def _assign_rows(
     return AssignOut(assigned=assigned, product_id=product.id, results=results)
 
 
-async def _target_title(ctx: Context, upload: Upload, product_id: int) -> str:
+async def _target_title(session: AsyncSession, upload: Upload, product_id: int) -> str:
     title = test_title(upload)
-    async with ctx.sessions() as session:
-        newest = await pushes.newest_upload_for(session, product_id=product_id, test_title=title)
+    newest = await pushes.newest_upload_for(session, product_id=product_id, test_title=title)
     if newest is not None and newest > upload.id:
         return f"{title} (assigned from upload {upload.id})"
     return title
@@ -158,34 +157,37 @@ async def _assign_upload_rows(
     if upload.status in uploads.ACTIVE_STATUSES:
         # its own pushes would reimport the share without these records
         raise Conflict(f"upload {upload_id} is still being processed; assign once it is done")
-    title = await _target_title(ctx, upload, product.id)
-    async with ctx.sessions() as session:
-        earlier = await pushes.find(
-            session, upload_id=upload_id, product_id=product.id, test_title=title
-        )
-    earlier_share = set(earlier.record_indexes) if earlier and earlier.status == "pushed" else set()
-    share = earlier_share | {row.record_index for row in rows}
-    fmt = FORMATS[upload.format_name]
+    options = UploadOptions.model_validate(upload.options)
+    ids = [row.id for row in rows]
     with tempfile.TemporaryDirectory(prefix="smart-upload-") as directory:
         path = Path(directory) / "scan"
         await spool(ctx, upload_id, path)
-        async with ctx.push_lock(
-            product_id=product.id,
-            engagement_name=UploadOptions.model_validate(upload.options).engagement_name,
-        ):
+        # the share is read, pushed and recorded under the lock, so two assignments to one
+        # product never each push a share that lacks the other's records
+        async with ctx.push_lock(product_id=product.id, engagement_name=options.engagement_name):
+            async with ctx.sessions() as session:
+                title = await _target_title(session, upload, product.id)
+                earlier = await pushes.find(
+                    session, upload_id=upload_id, product_id=product.id, test_title=title
+                )
+            share = set(earlier.record_indexes) if earlier and earlier.status == "pushed" else set()
+            share |= {row.record_index for row in rows}
             outcome = await push_share(
                 ctx.dojo.with_token(caller.token.get_secret_value()),
                 ctx.retry,
-                fmt=fmt,
+                fmt=FORMATS[upload.format_name],
                 source=path,
                 file_name=upload.file_name,
                 scan_type=upload.scan_type,
-                options=UploadOptions.model_validate(upload.options),
+                options=options,
                 target=PushTarget(
                     product_id=product.id, test_title=title, record_indexes=frozenset(share)
                 ),
             )
-    ids = [row.id for row in rows]
+            if outcome.status == "pushed":
+                await _record_assignment(
+                    ctx, caller, upload_id, rows, product, title, share, outcome
+                )
     if outcome.status == "failed":
         async with ctx.sessions.begin() as session:
             await store.mark_error(session, ids=ids, error=outcome.error or "push failed")
@@ -197,29 +199,6 @@ async def _assign_upload_rows(
             status="failed",
             error=outcome.error,
         )
-    hosts = {row.host_display for row in rows if row.host_display}
-    async with ctx.sessions.begin() as session:
-        push = await pushes.add_share(
-            session,
-            upload_id=upload_id,
-            product_id=product.id,
-            product_name=product.name,
-            test_title=title,
-            record_indexes=sorted(share),
-            hosts=sorted(hosts),
-        )
-        await mark_pushed(session, push_id=push.id, outcome=outcome)
-        await store.delete_ids(session, ids=ids)
-        await assignments.remember(
-            session,
-            identifiers=[i for row in rows for i in row.identifiers],
-            product_id=product.id,
-            product_name=product.name,
-            assigned_by=caller.username,
-        )
-        stored = await uploads.get(session, upload_id=upload_id)
-        assert stored is not None
-        await release_file_if_unneeded(session, stored)
     await ctx.index.learn(
         product_id=product.id,
         product_name=product.name,
@@ -233,3 +212,39 @@ async def _assign_upload_rows(
         status="pushed",
         error=None,
     )
+
+
+async def _record_assignment(
+    ctx: Context,
+    caller: Caller,
+    upload_id: int,
+    rows: list[UnassignedFinding],
+    product: Product,
+    title: str,
+    share: set[int],
+    outcome: PushOutcome,
+) -> None:
+    """The share grows, the findings leave the list, and their hosts are remembered."""
+    hosts = {row.host_display for row in rows if row.host_display}
+    async with ctx.sessions.begin() as session:
+        push = await pushes.add_share(
+            session,
+            upload_id=upload_id,
+            product_id=product.id,
+            product_name=product.name,
+            test_title=title,
+            record_indexes=sorted(share),
+            hosts=sorted(hosts),
+        )
+        await mark_pushed(session, push_id=push.id, outcome=outcome)
+        await store.delete_ids(session, ids=[row.id for row in rows])
+        await assignments.remember(
+            session,
+            identifiers=[i for row in rows for i in row.identifiers],
+            product_id=product.id,
+            product_name=product.name,
+            assigned_by=caller.username,
+        )
+        stored = await uploads.get(session, upload_id=upload_id)
+        assert stored is not None
+        await release_file_if_unneeded(session, stored)
