@@ -17,8 +17,6 @@ from fastapi.requests import Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 from swagger_ui_bundle import swagger_ui_path
 
 from app.api import docs, health, routing, rules, unassigned, uploads
@@ -75,7 +73,13 @@ async def build_context(
         index=index,
         tokens=TokenValidator(dojo, ttl_seconds=settings.token_cache_seconds),
         worker_id=f"{socket.gethostname()}:{os.getpid()}",
-        locks=create_async_engine(settings.async_database_url, poolclass=NullPool),
+        # one lock connection per push slot, kept open: connecting for every push (TLS
+        # handshake included) cost more than the rest of the push's bookkeeping
+        locks=create_engine(
+            settings.async_database_url,
+            pool_size=settings.max_pushes_in_flight,
+            max_overflow=0,
+        ),
         push_slots=asyncio.Semaphore(settings.max_pushes_in_flight),
     )
     await index.load()

@@ -201,6 +201,35 @@ class DojoClient:
         matching = [e for e in engagements if e.name == name and e.product == product_id]
         return max(matching, key=lambda e: e.id, default=None)
 
+    async def engagements_named(self, name: str, *, max_pages: int) -> dict[int, int] | None:
+        """Product id → id of its engagement named exactly `name` (of several, the newest, as
+        `find_engagement` picks), over every product the token can see, in one walk of the
+        list; None when that walk would take more than `max_pages` pages."""
+        params: Params = {"name": name}
+        rows = await self._walk("/api/v2/engagements/", params, Page[Engagement], max_pages)
+        if rows is None:
+            return None
+        newest: dict[int, int] = {}
+        for engagement in rows:
+            if engagement.name == name:
+                newest[engagement.product] = max(engagement.id, newest.get(engagement.product, 0))
+        return newest
+
+    async def tests_titled(
+        self, title: str, scan_type: str, *, max_pages: int
+    ) -> dict[int, int] | None:
+        """Engagement id → id of its test that `find_test` would pick for (`title`,
+        `scan_type`), over every engagement the token can see, in one walk of the list;
+        None when that walk would take more than `max_pages` pages."""
+        rows = await self._walk("/api/v2/tests/", {"title": title}, Page[Test], max_pages)
+        if rows is None:
+            return None
+        newest: dict[int, int] = {}
+        for test in rows:
+            if test.title == title and test.is_of_scan_type(scan_type):
+                newest[test.engagement] = max(test.id, newest.get(test.engagement, 0))
+        return newest
+
     async def create_engagement(
         self,
         product_id: int,
@@ -329,6 +358,23 @@ class DojoClient:
             rows.extend(page.results)
             if not page.results or len(rows) >= page.count:
                 return rows
+
+    async def _walk(
+        self, path: str, params: Params, page_type: type[Page[M]], max_pages: int
+    ) -> list[M] | None:
+        """Every row of a list in pages of up to 1,000 (DD may cap them lower), or None
+        without reading further when the first page shows more than `max_pages` pages."""
+        params = {**params, "o": "id", "limit": 1000}
+        first = await self._page(path, {**params, "offset": 0}, page_type)
+        rows = list(first.results)
+        if first.count > max_pages * max(len(rows), 1):
+            return None
+        while rows and len(rows) < first.count:
+            page = await self._page(path, {**params, "offset": len(rows)}, page_type)
+            if not page.results:
+                break
+            rows.extend(page.results)
+        return rows
 
     async def _page(self, path: str, params: Params, page_type: type[Page[M]]) -> Page[M]:
         return _parse(page_type, await self._read(path, params), "list page")

@@ -12,6 +12,8 @@ import logging
 import time
 from collections.abc import Iterable
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from app.dojo.client import DojoClient
 from app.dojo.errors import DojoError
 from app.matching.index import MatchIndex
@@ -97,15 +99,38 @@ class IndexService:
             return count
 
     async def learn(
-        self, *, product_id: int, product_name: str, hosts: Iterable[tuple[str, int | None]]
+        self,
+        *,
+        product_id: int,
+        product_name: str,
+        hosts: Iterable[tuple[str, int | None]],
+        session: AsyncSession | None = None,
     ) -> None:
-        """Add what a push of ours just put into a product, without waiting for a refresh."""
-        rows = [(product_id, host, port) for host, port in hosts]
-        async with self._sessions.begin() as session:
-            await index_cache.add(session, endpoints=rows)
-            await index_cache.remember_product(session, product_id=product_id, name=product_name)
+        """Add what a push of ours just put into a product, without waiting for a refresh:
+        the hosts the index does not have for that product yet, kept in `session`'s
+        transaction when given (else in a transaction of its own)."""
+        known = self._index
+        rows = [
+            (product_id, host, port)
+            for host, port in hosts
+            if product_id not in known.products_for_host(host)
+        ]
+        if not rows and product_id in self._products:
+            return
+        if session is None:
+            async with self._sessions.begin() as own:
+                await self._keep(own, rows, product_id, product_name)
+        else:
+            await self._keep(session, rows, product_id, product_name)
         self._learned.extend(rows)
         self._products = {**self._products, product_id: product_name}
+
+    @staticmethod
+    async def _keep(
+        session: AsyncSession, rows: list[tuple[int, str, int | None]], product_id: int, name: str
+    ) -> None:
+        await index_cache.add(session, endpoints=rows)
+        await index_cache.remember_product(session, product_id=product_id, name=name)
 
     async def router(self) -> Router:
         """A router over the current index, remembered assignments and rules (rebuilt when

@@ -1,7 +1,7 @@
 """Pushing an upload's pending shares and recording what DefectDojo answered.
 
 A push goes through these recorded states: `pending` (attempts counted before each call to
-DefectDojo, the engagement id stored as soon as it is known), then `pushed` with the test id,
+DefectDojo, with the engagement id when it is known), then `pushed` with the test id,
 or `failed` with the error, its records moved to the unassigned list. A failed push is
 retried (`retry/`) by putting it back to `pending`; when it then succeeds its records leave
 the list again. The upload's counts move with each outcome, so they always add up.
@@ -25,7 +25,14 @@ from app.schemas import UploadOptions
 from app.services.context import Context
 from app.services.keeping import unassigned_row
 from app.services.planning import records_at
-from app.services.push import PushOutcome, PushTarget, push_share, write_share_files
+from app.services.push import (
+    KnownTargets,
+    PushOutcome,
+    PushTarget,
+    known_targets,
+    push_share,
+    write_share_files,
+)
 from app.services.runs import Run, crash_point
 from app.store import pushes, uploads
 from app.store import unassigned as unassigned_store
@@ -55,6 +62,14 @@ async def push_pending(
         token = ctx.unseal(upload.caller_token)
     limit = asyncio.Semaphore(ctx.settings.push_concurrency)
     shares = {p.id: frozenset(p.record_indexes) for p in pending}
+    known = await known_targets(
+        ctx.dojo.with_token(token),
+        ctx.retry,
+        engagement_name=UploadOptions.model_validate(upload.options).engagement_name,
+        test_title=pending[0].test_title,
+        scan_type=upload.scan_type,
+        shares=len(pending),
+    )
     with tempfile.TemporaryDirectory(prefix="smart-upload-subsets-") as directory:
         # every subset in one pass over the scan, off the event loop
         subsets = await asyncio.to_thread(write_share_files, fmt, source, shares, Path(directory))
@@ -63,7 +78,15 @@ async def push_pending(
             async with limit:
                 run.check()
                 await _push_and_record(
-                    ctx, run, upload, push, token, fmt=fmt, source=source, subset=subsets[push.id]
+                    ctx,
+                    run,
+                    upload,
+                    push,
+                    token,
+                    fmt=fmt,
+                    source=source,
+                    subset=subsets[push.id],
+                    known=known,
                 )
             crash_point(ctx, "between_pushes")
 
@@ -87,18 +110,22 @@ async def _push_and_record(
     fmt: ScanFormat,
     source: Path,
     subset: Path | None = None,
+    known: KnownTargets | None = None,
 ) -> None:
+    """`known`: the upload's targets looked up for all its pushes; the push looks up (or
+    creates) what is missing there and was not recorded by an earlier attempt."""
     options = UploadOptions.model_validate(upload.options)
+    engagement_id = push.engagement_id
+    if engagement_id is None and known is not None:
+        engagement_id = known.engagements.get(push.product_id)
+    test_id = None
+    if known is not None and engagement_id is not None and push.test_title == known.test_title:
+        test_id = known.tests.get(engagement_id)
     async with ctx.push_lock(product_id=push.product_id, engagement_name=options.engagement_name):
         run.check()
         async with ctx.sessions.begin() as session:
             await uploads.hold(session, upload_id=run.upload_id, claim=run.claim)
-            await pushes.start_attempt(session, push_id=push.id)
-
-        async def record_engagement(engagement_id: int) -> None:
-            async with ctx.sessions.begin() as session:
-                await uploads.hold(session, upload_id=run.upload_id, claim=run.claim)
-                await pushes.update(session, push_id=push.id, engagement_id=engagement_id)
+            await pushes.start_attempt(session, push_id=push.id, engagement_id=engagement_id)
 
         outcome = await push_share(
             ctx.dojo.with_token(token),
@@ -112,9 +139,9 @@ async def _push_and_record(
                 product_id=push.product_id,
                 test_title=push.test_title,
                 record_indexes=frozenset(push.record_indexes),
-                engagement_id=push.engagement_id,
+                engagement_id=engagement_id,
+                test_id=test_id,
             ),
-            on_engagement=record_engagement,
             subset_path=subset,
         )
         crash_point(ctx, "after_dd_answer")
@@ -169,11 +196,18 @@ async def record_outcome(
         counts = _Counts(stored)
         if outcome.status == "pushed":
             await mark_pushed(session, push_id=push.id, outcome=outcome)
-            for old in await unassigned_store.delete_records(
-                session, upload_id=upload.id, indexes=indexes
-            ):
-                counts.back_to_routed(old)
+            if push.error is not None:  # an earlier failure put the records in the list
+                for old in await unassigned_store.delete_records(
+                    session, upload_id=upload.id, indexes=indexes
+                ):
+                    counts.back_to_routed(old)
             stored.records_pushed += len(indexes)
+            await ctx.index.learn(
+                product_id=push.product_id,
+                product_name=push.product_name,
+                hosts=[(host, None) for host in map(normalise_host, push.hosts) if host],
+                session=session,
+            )
         else:
             await pushes.update(session, push_id=push.id, status="failed", error=outcome.error)
             kept = await unassigned_store.kept_records(
@@ -194,12 +228,6 @@ async def record_outcome(
             for _ in fresh:
                 counts.to_unassigned(reason)
         counts.store()
-    if outcome.status == "pushed":
-        await ctx.index.learn(
-            product_id=push.product_id,
-            product_name=push.product_name,
-            hosts=[(host, None) for host in map(normalise_host, push.hosts) if host],
-        )
 
 
 async def mark_pushed(session: AsyncSession, *, push_id: int, outcome: PushOutcome) -> None:

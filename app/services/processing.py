@@ -6,10 +6,11 @@ by another worker once its lease expires:
 - `stored`: the file is in Postgres. Parsing and routing run in one transaction that also
   writes the unassigned rows, the pending pushes and the counts, and moves the upload to
   `planned`; a run killed while parsing leaves nothing behind, and the next one starts over.
-- `planned`: only the pending pushes remain. A push counts its attempt and records the
-  engagement id before it imports, and the test id as soon as DefectDojo answers. A push
-  whose answer was lost is simply pushed again: every attempt looks for the test first, so
-  it becomes a reimport of the same share into the same test, which changes nothing.
+- `planned`: only the pending pushes remain. A push counts its attempt before it imports,
+  and records the engagement and test ids as soon as DefectDojo answers. A push whose
+  answer was lost is simply pushed again: it finds its engagement by name and its test by
+  title, so it becomes a reimport of the same share into the same test, which changes
+  nothing.
 - `finished`: the end state is set and the caller's token forgotten.
 
 Every write checks, in its own transaction, that this run still holds the upload

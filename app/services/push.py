@@ -16,14 +16,14 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Set
+from collections.abc import Iterator, Mapping, Set
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
 
 from app import metrics
 from app.dojo.client import DojoClient
-from app.dojo.errors import DojoError, DojoNotFound, DojoPermissionDenied
+from app.dojo.errors import DojoError, DojoNotFound, DojoPermissionDenied, DojoRejected
 from app.dojo.models import ImportOptions, ImportResult
 from app.dojo.retry import RetryPolicy
 from app.formats.base import ScanFormat
@@ -37,6 +37,8 @@ class PushTarget:
     test_title: str
     record_indexes: frozenset[int]
     engagement_id: int | None = None
+    test_id: int | None = None
+    """The test a lookup for the whole upload found (`known_targets`); tried first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +99,6 @@ async def push_share(
     scan_type: str,
     options: UploadOptions,
     target: PushTarget,
-    on_engagement: Callable[[int], Awaitable[None]] | None = None,
     subset_path: Path | None = None,
 ) -> PushOutcome:
     """Push one share with the caller's client; never raises for DefectDojo's answers.
@@ -105,9 +106,9 @@ async def push_share(
     `subset_path` is the share's subset document when it was written beforehand together
     with the upload's other shares (`write_share_files`); otherwise it is written here.
 
-    `target.engagement_id`, when an earlier attempt recorded it, skips the engagement
-    lookup; `on_engagement` is awaited with the engagement id before anything is imported
-    into it, so a run that dies later resumes knowing where its test is.
+    `target.engagement_id`, when already known (an earlier attempt recorded it, or it was
+    looked up for the whole upload), skips the engagement lookup. A run that dies after
+    creating the engagement finds it again by name.
     """
     started = time.perf_counter()
     with _subset_file(fmt, source, target, subset_path) as subset:
@@ -120,7 +121,6 @@ async def push_share(
                 scan_type=scan_type,
                 options=options,
                 target=target,
-                on_engagement=on_engagement,
             )
         except (DojoPermissionDenied, DojoNotFound) as error:
             outcome = PushOutcome(
@@ -175,18 +175,28 @@ async def _push(
     scan_type: str,
     options: UploadOptions,
     target: PushTarget,
-    on_engagement: Callable[[int], Awaitable[None]] | None,
 ) -> PushOutcome:
-    engagement_id = target.engagement_id
-    if engagement_id is None:
-        engagement_id = await retry.run(
+    created = False
+    if target.engagement_id is not None:
+        engagement_id = target.engagement_id
+    else:
+        engagement_id, created = await retry.run(
             lambda: _engagement(dojo, target.product_id, options.engagement_name)
         )
-        if on_engagement is not None:
-            await on_engagement(engagement_id)
     form = import_options(scan_type, options, target.test_title)
+    # The first attempt trusts what is already known: an engagement created just now holds
+    # no test, and a test found for the whole upload is reimported into. Every later attempt
+    # looks the test up again, in case an import landed without its answer arriving.
+    first = True
 
     async def attempt() -> tuple[Literal["import", "reimport"], ImportResult]:
+        nonlocal first
+        trusted, first = first, False
+        if trusted and created:
+            return "import", await dojo.import_scan(subset, file_name, form, engagement_id)
+        if trusted and target.test_id is not None:
+            with contextlib.suppress(DojoNotFound, DojoRejected):  # gone since: look it up
+                return "reimport", await dojo.reimport_scan(subset, file_name, form, target.test_id)
         test = await dojo.find_test(engagement_id, target.test_title, scan_type)
         if test is None:
             return "import", await dojo.import_scan(subset, file_name, form, engagement_id)
@@ -202,8 +212,55 @@ async def _push(
     )
 
 
-async def _engagement(dojo: DojoClient, product_id: int, name: str) -> int:
+async def _engagement(dojo: DojoClient, product_id: int, name: str) -> tuple[int, bool]:
+    """The engagement's id, and whether it was created by this call."""
     found = await dojo.find_engagement(product_id, name)
     if found is not None:
-        return found.id
-    return (await dojo.create_engagement(product_id, name)).id
+        return found.id, False
+    return (await dojo.create_engagement(product_id, name)).id, True
+
+
+PREFETCH_MIN_SHARES = 8
+"""Below this many pushes, looking targets up one push at a time costs less."""
+
+
+@dataclass(frozen=True, slots=True)
+class KnownTargets:
+    """Where an upload's shares go, looked up once for all its pushes (`known_targets`)."""
+
+    engagements: Mapping[int, int]
+    """Product id → its engagement of the upload's engagement name."""
+    test_title: str
+    tests: Mapping[int, int]
+    """Engagement id → its test titled `test_title`, of the upload's scan type."""
+
+
+async def known_targets(
+    dojo: DojoClient,
+    retry: RetryPolicy,
+    *,
+    engagement_name: str,
+    test_title: str,
+    scan_type: str,
+    shares: int,
+) -> KnownTargets:
+    """The engagements and tests of an upload's `shares` pushes, in one walk of each of
+    DefectDojo's lists instead of a lookup per push. Empty when a walk would cost more
+    requests than it saves, or when a list cannot be read: each push then looks up its own
+    target, as it does for every product and engagement missing from the maps."""
+    none = KnownTargets(engagements={}, test_title=test_title, tests={})
+    if shares < PREFETCH_MIN_SHARES:
+        return none
+    max_pages = shares // PREFETCH_MIN_SHARES
+    try:
+        engagements = await retry.run(
+            lambda: dojo.engagements_named(engagement_name, max_pages=max_pages)
+        )
+        if not engagements:
+            return none
+        tests = await retry.run(
+            lambda: dojo.tests_titled(test_title, scan_type, max_pages=max_pages)
+        )
+    except DojoError:
+        return none
+    return KnownTargets(engagements=engagements, test_title=test_title, tests=tests or {})

@@ -9,6 +9,7 @@ import hashlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -97,18 +98,21 @@ async def newest_upload_for(
 
 
 async def update(session: AsyncSession, *, push_id: int, **fields: Any) -> None:
-    push = await session.get(ProductPush, push_id)
-    assert push is not None
-    for name, value in fields.items():
-        setattr(push, name, value)
+    await session.execute(sa.update(ProductPush).where(ProductPush.id == push_id).values(**fields))
 
 
-async def start_attempt(session: AsyncSession, *, push_id: int) -> None:
-    """Record that a push is about to call DefectDojo, before it does."""
-    push = await session.get(ProductPush, push_id)
-    assert push is not None
-    push.attempts += 1
-    push.last_attempt_at = dt.datetime.now(dt.UTC)
+async def start_attempt(
+    session: AsyncSession, *, push_id: int, engagement_id: int | None = None
+) -> None:
+    """Record that a push is about to call DefectDojo, before it does (and the engagement
+    it will push into, when already known)."""
+    values: dict[str, Any] = {
+        "attempts": ProductPush.attempts + 1,
+        "last_attempt_at": dt.datetime.now(dt.UTC),
+    }
+    if engagement_id is not None:
+        values["engagement_id"] = engagement_id
+    await session.execute(sa.update(ProductPush).where(ProductPush.id == push_id).values(**values))
 
 
 def _lock_key(product_id: int, engagement_name: str) -> int:

@@ -49,6 +49,9 @@ class TestTransientFaults:
     ) -> None:
         async with make_world() as world:
             product_id = await own_hosts(world)
+            if path == "/api/v2/tests/":
+                # a push into an engagement it has just created knows it holds no test yet
+                world.dojo.add_engagement(product_id)
             world.dojo.faults.fail(method, path, status=status, times=2)
 
             answer = (await world.upload(NESSUS_SEVEN_HOSTS)).json()
@@ -108,7 +111,7 @@ class TestTimeouts:
         try:
             async with make_world(served=True, dd_timeout_seconds=0.2) as world:
                 await own_hosts(world)
-                world.dojo.faults.delay("GET", "/api/v2/tests/", seconds=0.6, times=1)
+                world.dojo.faults.delay("GET", "/api/v2/engagements/", seconds=0.6, times=1)
 
                 answer = (await world.upload(NESSUS_SEVEN_HOSTS)).json()
         finally:
@@ -117,7 +120,7 @@ class TestTimeouts:
         assert answer["products"][0]["status"] == "pushed"
         [retry] = [r for r in retries.records if r.getMessage() == "dojo.retry"]
         assert (retry.path, retry.error) == (  # type: ignore[attr-defined]
-            "/api/v2/tests/",
+            "/api/v2/engagements/",
             "DefectDojo timed out (ReadTimeout)",
         )
         assert len(world.dojo.tests) == 1
