@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -15,10 +16,12 @@ DESCRIPTION_LIMIT = 2000
 TITLE_LIMIT = 511
 
 
+@functools.lru_cache(maxsize=4096)
 def stored_title(title: str) -> str:
     """The title as DefectDojo stores it: Finding.save() title-cases the first 511
     characters, so "Open port: 21/tcp" is kept as "Open Port: 21/TCP". Showing it that way
-    lets a person match the list with what DefectDojo shows."""
+    lets a person match the list with what DefectDojo shows. Cached: a scan repeats a
+    handful of titles over many hosts, and title-casing is slow."""
     cased: str = titlecase(title[:TITLE_LIMIT])
     return cased
 
