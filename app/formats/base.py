@@ -7,7 +7,8 @@ DefectDojo's parser accepts as if it were the original scan.
 
 Records are numbered by their position in the stream (`Record.index`, from 0). The subset
 writer reads the file again and keeps exactly the items whose records carry a kept index,
-so both passes must walk the file in the same order and number it the same way.
+so both passes must walk the file in the same order and number it the same way. An upload
+split over many products writes every product's subset in one such pass (`write_subsets`).
 
 Format modules are pure: no FastAPI, no SQLAlchemy, no httpx. They read from binary file
 objects and never hold a whole document in memory.
@@ -16,9 +17,11 @@ objects and never hold a whole document in memory.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Set
+from collections.abc import Iterator, Mapping, Set
 from dataclasses import dataclass, field
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, TypeVar
+
+K = TypeVar("K")
 
 SEVERITIES: tuple[str, ...] = ("Info", "Low", "Medium", "High", "Critical")
 """DefectDojo's severities, least to most severe."""
@@ -135,5 +138,16 @@ class ScanFormat(Protocol):
 
         Keeps the document's metadata (root, policy, scan information, header row,
         definitions the kept items reference). Returns the number of records written.
+        """
+        ...
+
+    def write_subsets(
+        self, source: BinaryIO, keeps: Mapping[K, Set[int]], outs: Mapping[K, BinaryIO]
+    ) -> dict[K, int]:
+        """`write_subset` of each share (`keeps[k]` into `outs[k]`) in one pass over the file.
+
+        Each output gets what `write_subset` alone would write for its share; the records
+        written by share. The shares must be disjoint (ValueError otherwise). One writer per
+        share is open during the pass, so the caller bounds how many shares it passes.
         """
         ...

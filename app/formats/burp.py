@@ -21,16 +21,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Set
+from collections.abc import Iterator, Mapping, Set
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from typing import BinaryIO
 
 from lxml import etree
 
-from app.formats import webxml, xmlsafe
+from app.formats import shares, webxml, xmlsafe
 from app.formats.base import Record, ScanFormatError
 from app.formats.dd_import import sanitize_severity
+from app.formats.shares import K
 from app.formats.urls import Endpoint, EndpointError, endpoint_from_text
 
 ROOT = "issues"
@@ -51,7 +52,7 @@ class _Issue:
     endpoint: Endpoint
 
 
-class BurpFormat:
+class BurpFormat(shares.OnePass):
     """Burp XML issues; see the module docstring for DefectDojo's rules."""
 
     scan_type = "Burp Scan"
@@ -76,22 +77,29 @@ class BurpFormat:
     def scope_title(self, source: BinaryIO) -> str | None:
         return None
 
-    def write_subset(self, source: BinaryIO, keep: Set[int], out: BinaryIO) -> int:
+    def write_subsets(
+        self, source: BinaryIO, keeps: Mapping[K, Set[int]], outs: Mapping[K, BinaryIO]
+    ) -> dict[K, int]:
+        """Each share's subset, in one pass: the root with its attributes and every issue
+        of the share's records."""
+        keys, owner = shares.ordered(keeps)
+        written = [0] * len(keys)
         groups = _Groups()
-        written: set[int] = set()
-        with etree.xmlfile(out, encoding="utf-8") as xf, ExitStack() as stack:
-            xf.write_declaration()
+        with ExitStack() as stack:
+            writers = xmlsafe.open_writers(stack, (outs[key] for key in keys))
             for event, element in _walk(source):
                 if event == "root":
-                    stack.enter_context(xf.element(element.tag, _attributes(element)))
+                    for writer in writers:
+                        stack.enter_context(writer.element(element.tag, _attributes(element)))
                     continue
-                index, _ = groups.index_of(_parse(element))
-                if index in keep:
-                    written.add(index)
+                index, new = groups.index_of(_parse(element))
+                slot = shares.slot_of(owner, index)
+                if slot >= 0:
+                    written[slot] += new
                     element.tail = None
-                    xf.write(element)
+                    writers[slot].write(element)
                 xmlsafe.release(element)
-        return len(written)
+        return shares.keyed(keys, written)
 
 
 FORMAT = BurpFormat()
@@ -147,16 +155,23 @@ def _walk(source: BinaryIO) -> Iterator[tuple[str, etree._Element]]:
 
 def _parse(element: etree._Element) -> _Issue:
     line = xmlsafe.line_of(element)
+    # One walk over the children instead of a `find` per tag: this is the inner loop.
+    found: dict[str, etree._Element] = {}
+    exchanges = []
+    for child in element.iterchildren(*_REQUIRED, "requestresponse"):
+        if child.tag == "requestresponse":
+            exchanges.append(child)
+        else:
+            found.setdefault(str(child.tag), child)
     texts: dict[str, str | None] = {}
-    for child in _REQUIRED:
-        found = element.find(child)
-        if found is None:
-            raise ScanFormatError(f"an issue has no <{child}>", line=line)
-        texts[child] = found.text
-    for child in ("name", "host", "path", "location", "severity"):
-        if texts[child] is None:
-            raise ScanFormatError(f"an issue has an empty <{child}>", line=line)
-    for exchange in element.findall("requestresponse"):
+    for tag in _REQUIRED:
+        if tag not in found:
+            raise ScanFormatError(f"an issue has no <{tag}>", line=line)
+        texts[tag] = found[tag].text
+    for tag in ("name", "host", "path", "location", "severity"):
+        if texts[tag] is None:
+            raise ScanFormatError(f"an issue has an empty <{tag}>", line=line)
+    for exchange in exchanges:
         if exchange.find("request") is None:
             raise ScanFormatError(
                 "a <requestresponse> has no <request>", line=xmlsafe.line_of(exchange)
@@ -169,8 +184,7 @@ def _parse(element: etree._Element) -> _Issue:
         endpoint = endpoint_from_text(host_url)
     except EndpointError as error:
         raise ScanFormatError(f"issue {title!r}: host {error}", line=line) from error
-    host_element = element.find("host")
-    address = (host_element.get("ip") or "").strip() if host_element is not None else ""
+    address = (found["host"].get("ip") or "").strip()
     if address and endpoint.host.ip is None:
         endpoint = replace(endpoint, host=replace(endpoint.host, ip=address))
     issue_type = texts["type"]

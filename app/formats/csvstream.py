@@ -271,16 +271,22 @@ def write_kept_shares(
     keeps: Mapping[K, Set[int]],
 ) -> dict[K, int]:
     """`write_kept` for several disjoint shares in one pass over the rows: the row of a
-    record goes to the output of the share holding it; the rows written per share."""
+    record goes to the output of the share holding it; the records written per share.
+
+    Several rows may carry one record (Generic CSV merges rows into findings); records are
+    numbered by first appearance, so a record is counted at its first row."""
     keys, owner = shares.ordered(keeps)
     written = [0] * len(keys)
+    newest = -1
     with contextlib.ExitStack() as stack:
         writers = [stack.enter_context(csv_writer(outs[key], table.delimiter)) for key in keys]
         for writer in writers:
             writer.writerow(table.header)
         for index, fields in rows:
-            slot = owner[index] if index < len(owner) else -1
+            slot = shares.slot_of(owner, index)
             if slot >= 0:
                 writers[slot].writerow(fields)
-                written[slot] += 1
+                if index > newest:
+                    written[slot] += 1
+            newest = max(newest, index)
     return shares.keyed(keys, written)

@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Iterator, Set
+from collections.abc import Callable, Iterator, Mapping, Set
 from dataclasses import dataclass
 from typing import BinaryIO, TypeVar
 
-from app.formats import csvstream
+from app.formats import csvstream, shares
 from app.formats.base import SEVERITIES, HostIdentity, Record, ScanFormatError
 from app.formats.dd_import import parse_date
+from app.formats.shares import K
 from app.formats.urls import Endpoint, EndpointError, endpoint_from_text
 
 WHAT = "a Generic Findings Import CSV (columns Date, Title, Severity, Description, …)"
@@ -57,7 +58,7 @@ class _Row:
     vulnerability_ids: tuple[str, ...]
 
 
-class GenericCsvFormat:
+class GenericCsvFormat(shares.OnePass):
     """Generic Findings Import CSV; see the module docstring for DefectDojo's rules."""
 
     scan_type = "Generic Findings Import"
@@ -70,9 +71,10 @@ class GenericCsvFormat:
 
     def records(self, source: BinaryIO) -> Iterator[Record]:
         table = _open(source)
+        columns = _columns(table)
         groups = _Groups()
         for number, fields in table.rows():
-            row = _parse(table, number, fields)
+            row = _parse(table, columns, number, fields)
             index, new = groups.index_of(row)
             if new:
                 yield groups.record(index, row)
@@ -80,18 +82,19 @@ class GenericCsvFormat:
     def scope_title(self, source: BinaryIO) -> str | None:
         return None
 
-    def write_subset(self, source: BinaryIO, keep: Set[int], out: BinaryIO) -> int:
+    def write_subsets(
+        self, source: BinaryIO, keeps: Mapping[K, Set[int]], outs: Mapping[K, BinaryIO]
+    ) -> dict[K, int]:
+        """Each share's subset, in one pass over the rows: the header and every row of
+        the share's records."""
         table = _open(source)
+        columns = _columns(table)
         groups = _Groups()
-        written: set[int] = set()
-        with csvstream.csv_writer(out, ",") as writer:
-            writer.writerow(table.header)
-            for number, fields in table.rows():
-                index, _ = groups.index_of(_parse(table, number, fields))
-                if index in keep:
-                    writer.writerow(fields)
-                    written.add(index)
-        return len(written)
+        rows = (
+            (groups.index_of(_parse(table, columns, number, fields))[0], fields)
+            for number, fields in table.rows()
+        )
+        return csvstream.write_kept_shares(outs, table, rows, keeps)
 
 
 FORMAT = GenericCsvFormat()
@@ -135,7 +138,9 @@ def _open(source: BinaryIO) -> csvstream.CsvTable:
     return csvstream.open_table(source, what=WHAT, required=_REQUIRED)
 
 
-def _parse(table: csvstream.CsvTable, number: int, fields: list[str]) -> _Row:
+def _parse(
+    table: csvstream.CsvTable, columns: dict[str, int], number: int, fields: list[str]
+) -> _Row:
     """One row as DefectDojo reads it; raises where DD's parser would fail."""
     for position, value in enumerate(fields):
         if len(value) > DD_FIELD_LIMIT:
@@ -147,7 +152,7 @@ def _parse(table: csvstream.CsvTable, number: int, fields: list[str]) -> _Row:
             )
 
     def cell(name: str) -> str | None:
-        position = table.column(name)
+        position = columns.get(name)
         if position is None:
             return None
         return fields[position] if position < len(fields) else None
@@ -158,10 +163,9 @@ def _parse(table: csvstream.CsvTable, number: int, fields: list[str]) -> _Row:
             "the row has fewer fields than the header", line=table.line, record=number
         )
     date = _read(cell("Date"), "Date", parse_date, number, table)
-    for names, convert in ((_INTEGERS, int), (_FLOATS, float), (_DATES, parse_date)):
-        for name in names:
-            if table.column(name) is not None:
-                _read(cell(name), name, convert, number, table)
+    for name, convert in _CONVERTED:
+        if name in columns:
+            _read(cell(name), name, convert, number, table)
     severity = severity if severity in SEVERITIES else "Info"
     url = cell("Url")
     try:
@@ -177,6 +181,22 @@ def _parse(table: csvstream.CsvTable, number: int, fields: list[str]) -> _Row:
         endpoint=endpoint,
         vulnerability_ids=ids,
     )
+
+
+_CONVERTED: tuple[tuple[str, Callable[[str], object]], ...] = (
+    *((name, int) for name in _INTEGERS),
+    *((name, float) for name in _FLOATS),
+    *((name, parse_date) for name in _DATES),
+)
+"""The optional columns DefectDojo converts when the header has them, in its order."""
+_READ = ("Title", "Description", "Severity", "Date", "Url", "CVE", "Vulnerability Id")
+
+
+def _columns(table: csvstream.CsvTable) -> dict[str, int]:
+    """The positions of the columns rows are read from (a duplicated name: its last)."""
+    names = (*_READ, *(name for name, _ in _CONVERTED))
+    found = {name: table.column(name) for name in names}
+    return {name: position for name, position in found.items() if position is not None}
 
 
 def _read(

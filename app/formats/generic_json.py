@@ -30,13 +30,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterator, Set
+from collections.abc import Iterator, Mapping, Set
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from app.formats import jsonstream
+from app.formats import jsonstream, shares
 from app.formats.base import HostIdentity, Record, ScanFormatError
 from app.formats.dd_import import parse_date, sanitize_severity
+from app.formats.shares import K
 from app.formats.urls import Endpoint, EndpointError, endpoint_from_parts, endpoint_from_text
 
 WHAT = 'a Generic Findings Import JSON report (an object with a "findings" array)'
@@ -127,7 +128,7 @@ class _Finding:
         return list(first.values()) or [None]
 
 
-class GenericJsonFormat:
+class GenericJsonFormat(shares.OnePass):
     """Generic Findings Import JSON; see the module docstring for DefectDojo's rules."""
 
     scan_type = "Generic Findings Import"
@@ -163,36 +164,43 @@ class GenericJsonFormat:
                 return str(first[1]) or None
             jsonstream.skip(stream, first, 1)
 
-    def write_subset(self, source: BinaryIO, keep: Set[int], out: BinaryIO) -> int:
+    def write_subsets(
+        self, source: BinaryIO, keeps: Mapping[K, Set[int]], outs: Mapping[K, BinaryIO]
+    ) -> dict[K, int]:
+        """Each share's subset, in one pass: every top-level member, and each finding
+        holding records of the share with only the endpoints of those records."""
+        keys, owner = shares.ordered(keeps)
+        targets = [outs[key] for key in keys]
+        written = [0] * len(keys)
+        separators = [b""] * len(keys)
         index = 0
-        written = 0
-        separator = b""
-        item_separator = b""
-        out.write(b"{")
+        member_separator = b""
+        for out in targets:
+            out.write(b"{")
         for part in _document(source):
-            if part[0] == "member":
-                out.write(separator + _dump(part[1]) + b":" + _dump(part[2]))
-                separator = b","
-            elif part[0] == "start":
-                out.write(separator + _dump("findings") + b":[")
-                separator = b","
-            elif part[0] == "end":
-                out.write(b"]")
-            else:
+            if part[0] == "finding":
                 _, number, item = part
                 finding = _parse_finding(item, number)
                 groups = finding.groups()
-                kept = {key for offset, key in enumerate(groups) if index + offset in keep}
+                slots = {key: shares.slot_of(owner, index + n) for n, key in enumerate(groups)}
+                for slot, (own, kept) in _split(item, finding, slots).items():
+                    targets[slot].write(separators[slot] + _dump(own))
+                    separators[slot] = b","
+                    written[slot] += kept
                 index += len(groups)
-                if not kept:
-                    continue
-                if finding.endpoints and len(kept) < len(groups):
-                    item = _with_endpoints(item, finding, kept)
-                out.write(item_separator + _dump(item))
-                item_separator = b","
-                written += len(kept)
-        out.write(b"}")
-        return written
+                continue
+            if part[0] == "member":
+                chunk = member_separator + _dump(part[1]) + b":" + _dump(part[2])
+            elif part[0] == "start":
+                chunk = member_separator + _dump("findings") + b":["
+            else:
+                chunk = b"]"
+            member_separator = b","
+            for out in targets:
+                out.write(chunk)
+        for out in targets:
+            out.write(b"}")
+        return shares.keyed(keys, written)
 
 
 FORMAT = GenericJsonFormat()
@@ -329,15 +337,24 @@ def _vulnerability_ids(item: dict[str, Any]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(ids))
 
 
-def _with_endpoints(
-    item: dict[str, Any], finding: _Finding, kept: set[tuple[str | None, int | None]]
-) -> dict[str, Any]:
-    """The item with only the endpoints of kept records, in their original form."""
-    entries = item["endpoints"]
-    chosen = [
-        raw for raw, parsed in zip(entries, finding.endpoints, strict=True) if parsed.key in kept
-    ]
-    return {**item, "endpoints": chosen}
+def _split(
+    item: dict[str, Any], finding: _Finding, slots: dict[tuple[str | None, int | None], int]
+) -> dict[int, tuple[dict[str, Any], int]]:
+    """Each share holding records of the finding (`slots`: record key → share, -1 none):
+    the item with only the endpoints of that share's records, in their original form, and
+    how many records that is."""
+    counts: dict[int, int] = {}
+    for slot in slots.values():
+        if slot >= 0:
+            counts[slot] = counts.get(slot, 0) + 1
+    if not finding.endpoints or list(counts.values()) == [len(slots)]:
+        return {slot: (item, count) for slot, count in counts.items()}
+    chosen: dict[int, list[Any]] = {slot: [] for slot in counts}
+    for raw, parsed in zip(item["endpoints"], finding.endpoints, strict=True):
+        slot = slots[parsed.key]
+        if slot >= 0:
+            chosen[slot].append(raw)
+    return {slot: ({**item, "endpoints": chosen[slot]}, count) for slot, count in counts.items()}
 
 
 def _record(index: int, finding: _Finding, endpoint: Endpoint | None) -> Record:

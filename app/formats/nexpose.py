@@ -28,7 +28,9 @@ tag-filtered iterparse, freeing nodes as they end) keeps title, severity and CVE
 definition, then the nodes are streamed one at a time. `write_subset` needs the same first
 pass; it writes each node pruned to its kept findings and, at the end, only the definitions
 those findings use. If a file put its definitions before its nodes, it first walks the nodes
-once more to learn which definitions are used.
+once more to learn which definitions are used. `write_subsets` does the same for many
+products in one pass: a node with findings of several products goes to each, pruned to its
+own, and a definition to each product whose findings use it.
 
 A node is written whenever any of its records is kept, and DD then always derives its "Host
 Up" finding; likewise an endpoint brings its "Open port" finding. `write_subset` counts those.
@@ -39,20 +41,23 @@ Scope title: none. A report may hold several scans, and scan names are per run.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Set
+from collections.abc import Iterator, Mapping, Set
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from lxml import etree
 
-from app.formats import xmlsafe
+from app.formats import shares, xmlsafe
 from app.formats.base import HostIdentity, Record, ScanFormatError
 from app.formats.hostnames import is_ip, sort_names
+from app.formats.shares import K
 from app.formats.xmlsafe import checked_root, line_of, root_of
 from app.formats.xmlwalk import (
+    EVERY,
     EventKind,
+    Parts,
     Path,
-    copy_filtered,
+    copy_split,
     refuse_declared_entities,
     walk,
 )
@@ -255,7 +260,7 @@ def _check_root(source: BinaryIO) -> None:
         raise ScanFormatError(f"expected {_WHAT} (root element <{ROOT}>), found <{found}>")
 
 
-class NexposeXml:
+class NexposeXml(shares.OnePass):
     """The `ScanFormat` of Nexpose XML 2.0 reports."""
 
     scan_type = "Nexpose Scan"
@@ -282,36 +287,48 @@ class NexposeXml:
         _check_root(source)
         return None
 
-    def write_subset(self, source: BinaryIO, keep: Set[int], out: BinaryIO) -> int:
-        """The report with the kept nodes, pruned, and only the definitions they use."""
+    def write_subsets(
+        self, source: BinaryIO, keeps: Mapping[K, Set[int]], outs: Mapping[K, BinaryIO]
+    ) -> dict[K, int]:
+        """Each share's subset, in one pass after the light pass: the report with the
+        nodes of the share's findings, pruned, and only the definitions they use."""
         _check_root(source)
         scan = _light_pass(source)
-        used: set[str] = set()
+        keys, owner = shares.ordered(keeps)
+        users: dict[str, set[int]] = {}
         if not scan.definitions_last:
-            used = {r.scanner_id for r in self.records(source) if r.index in keep and r.scanner_id}
+            for record in self.records(source):
+                slot = shares.slot_of(owner, record.index)
+                if slot >= 0 and record.scanner_id:
+                    users.setdefault(record.scanner_id, set()).add(slot)
             source.seek(0)
-        written = 0
+        written = [0] * len(keys)
         start = 0
 
-        def decide(kind: EventKind, path: Path, element: etree._Element) -> bool:
-            nonlocal written, start
+        def route(kind: EventKind, path: Path, element: etree._Element) -> Parts:
+            nonlocal start
             if _is_node(kind, path, element):
                 items = _node_items(element, scan.definitions)
-                kept = [start + i in keep for i in range(len(items))]
-                start += len(items)
-                if not any(kept):
-                    return False
-                _prune(items, kept)
-                remaining = _node_items(element, scan.definitions)
-                written += len(remaining)
-                used.update(item.definition for item in remaining if item.definition)
-                return True
+                first, start = start, start + len(items)
+                slots = shares.slots_in(owner, first, start)
+                parts = list(zip(slots, shares.copies(element, len(slots)), strict=True))
+                for slot, node in parts:
+                    own = items if node is element else _node_items(node, scan.definitions)
+                    _prune(own, [shares.slot_of(owner, first + i) == slot for i in range(len(own))])
+                    remaining = _node_items(node, scan.definitions)
+                    written[slot] += len(remaining)
+                    for item in remaining:
+                        if item.definition:
+                            users.setdefault(item.definition, set()).add(slot)
+                return parts
             if kind == "child" and path == DEFINITIONS:
-                return (element.get("id") or "").lower() in used
-            return True
+                return [
+                    (slot, element) for slot in users.get((element.get("id") or "").lower(), ())
+                ]
+            return EVERY
 
-        copy_filtered(source, out, CONTAINERS, decide)
-        return written
+        copy_split(source, [outs[key] for key in keys], CONTAINERS, route)
+        return shares.keyed(keys, written)
 
 
 def _prune(items: list[_Item], kept: list[bool]) -> None:

@@ -39,13 +39,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Set
+from collections.abc import Container, Iterator, Mapping, Set
 from typing import BinaryIO, NamedTuple
 
 from lxml import etree
 
-from app.formats import xmlsafe, xmlstream
+from app.formats import shares, xmlsafe, xmlstream
 from app.formats.base import HostIdentity, Record, ScanFormatError
+from app.formats.shares import K
 
 ROOT = "nmaprun"
 WHAT = "an Nmap XML report (nmap -oX)"
@@ -53,7 +54,7 @@ _UNIT = "host"
 _NETBIOS_NAME = re.compile(r"NetBIOS name:\s*([^,\s]+)")
 
 
-class NmapXml:
+class NmapXml(shares.OnePass):
     """Nmap Scan, XML output."""
 
     scan_type = "Nmap Scan"
@@ -96,30 +97,34 @@ class NmapXml:
         xmlsafe.expect_root(source, ROOT, WHAT)
         return None
 
-    def write_subset(self, source: BinaryIO, keep: Set[int], out: BinaryIO) -> int:
+    def write_subsets(
+        self, source: BinaryIO, keeps: Mapping[K, Set[int]], outs: Mapping[K, BinaryIO]
+    ) -> dict[K, int]:
+        """Each share's subset, in one walk of the file: the hosts of the share's records,
+        each with only the ports (and vulners tables) of those records."""
         xmlsafe.expect_root(source, ROOT, WHAT)
+        keys, owner = shares.ordered(keeps)
+        written = [0] * len(keys)
         index = 0
-        written = 0
 
-        def select(host: etree._Element) -> bool:
-            nonlocal index, written
-            kept_ports = 0
+        def split(host: etree._Element) -> list[tuple[int, etree._Element]]:
+            nonlocal index
+            first = index
             for port in list(host.iterfind("ports/port")):
-                if not _is_open(port):
-                    _remove(port)
-                    continue
-                records_here = 1 + len(_vulnerability_tables(port))
-                kept_here = _prune_port(port, index, keep)
-                index += records_here
-                if kept_here:
-                    kept_ports += 1
-                    written += kept_here
+                if _is_open(port):
+                    index += 1 + len(_vulnerability_tables(port))
                 else:
                     _remove(port)
-            return kept_ports > 0
+            slots = shares.slots_in(owner, first, index)
+            parts = list(zip(slots, shares.copies(host, len(slots)), strict=True))
+            for slot, copy in parts:
+                written[slot] += _prune_host(copy, first, shares.Held(owner, slot))
+            return parts
 
-        xmlstream.write_units(source, out, root=ROOT, unit=_UNIT, select=select)
-        return written
+        xmlstream.write_units_many(
+            source, [outs[key] for key in keys], root=ROOT, unit=_UNIT, split=split
+        )
+        return shares.keyed(keys, written)
 
 
 FORMAT = NmapXml()
@@ -228,11 +233,16 @@ def _port_number(port: etree._Element) -> int | None:
 def _vulnerability_tables(port: etree._Element) -> list[tuple[str, etree._Element]]:
     """(CPE, vulnerability table) of every vulners script of the port, in file order."""
     tables: list[tuple[str, etree._Element]] = []
-    for script in port.iterfind("script[@id='vulners']"):
+    for script in _vulners_scripts(port):
         for component in script.iterfind("table"):
             cpe = _required(component, "key")
             tables.extend((cpe, table) for table in component.iterfind("table"))
     return tables
+
+
+def _vulners_scripts(port: etree._Element) -> Iterator[etree._Element]:
+    """The port's `script[@id='vulners']` children, without an ElementPath walk per port."""
+    return (script for script in port.iterchildren("script") if script.get("id") == "vulners")
 
 
 def _vulnerability(cpe: str, table: etree._Element) -> _Vulnerability:
@@ -284,18 +294,39 @@ def _vulnerability_record(
     )
 
 
-def _prune_port(port: etree._Element, first_index: int, keep: Set[int]) -> int:
+def _prune_host(host: etree._Element, first_index: int, keep: Container[int]) -> int:
+    """Drop the host's open ports without a kept record and prune the others (its closed
+    ports are already gone); the number of its records written."""
+    index = first_index
+    written = 0
+    for port in list(host.iterfind("ports/port")):
+        tables = _vulnerability_tables(port)
+        kept_here = _prune_port(port, tables, index, keep)
+        index += 1 + len(tables)
+        if kept_here:
+            written += kept_here
+        else:
+            _remove(port)
+    return written
+
+
+def _prune_port(
+    port: etree._Element,
+    tables: list[tuple[str, etree._Element]],
+    first_index: int,
+    keep: Container[int],
+) -> int:
     """Drop the port's unkept vulnerability tables; the number of its records written."""
-    tables = _vulnerability_tables(port)
     kept_tables = 0
     for offset, (_, table) in enumerate(tables, start=1):
         if first_index + offset in keep:
             kept_tables += 1
         else:
             _remove(table)
-    for component in port.iterfind("script[@id='vulners']/table"):
-        if component.find("table") is None:
-            _remove(component)
+    for script in list(_vulners_scripts(port)):
+        for component in list(script.iterfind("table")):
+            if component.find("table") is None:
+                _remove(component)
     if kept_tables or first_index in keep:
         return 1 + kept_tables
     return 0

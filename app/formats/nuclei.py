@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Set
+from collections.abc import Iterator, Mapping, Set
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from app.formats import jsonstream
+from app.formats import jsonstream, shares
 from app.formats.base import SEVERITIES, Record, ScanFormatError
+from app.formats.shares import K
 from app.formats.urls import Endpoint, EndpointError, endpoint_from_text
 
 WHAT = "Nuclei JSON output (a JSON array or one JSON result per line)"
@@ -49,7 +50,7 @@ class _Result:
     vulnerability_ids: tuple[str, ...]
 
 
-class NucleiFormat:
+class NucleiFormat(shares.OnePass):
     """Nuclei JSON array or JSONL; see the module docstring for DefectDojo's rules."""
 
     scan_type = "Nuclei Scan"
@@ -72,33 +73,45 @@ class NucleiFormat:
     def scope_title(self, source: BinaryIO) -> str | None:
         return None
 
-    def write_subset(self, source: BinaryIO, keep: Set[int], out: BinaryIO) -> int:
-        """The kept results in the file's own layout; "[]" when a JSONL subset is empty,
-        because an empty file is no scan at all."""
+    def write_subsets(
+        self, source: BinaryIO, keeps: Mapping[K, Set[int]], outs: Mapping[K, BinaryIO]
+    ) -> dict[K, int]:
+        """Each share's subset, in one pass: its results in the file's own layout; "[]"
+        when a JSONL subset is empty, because an empty file is no scan at all."""
+        keys, owner = shares.ordered(keeps)
+        targets = [outs[key] for key in keys]
+        written = [0] * len(keys)
+        separators = [b""] * len(keys)
         groups = _Groups()
-        written: set[int] = set()
         array = _first_byte(source) == b"["
-        separator = b""
         if array:
-            out.write(b"[")
+            for out in targets:
+                out.write(b"[")
         for number, raw, item in _items(source):
-            index, _ = groups.index_of(_parse(item, number))
-            if index not in keep:
+            index, new = groups.index_of(_parse(item, number))
+            slot = shares.slot_of(owner, index)
+            if slot < 0:
                 continue
-            written.add(index)
+            written[slot] += new
             if array:
-                out.write(separator + json.dumps(item, ensure_ascii=False).encode("utf-8"))
-                separator = b","
+                dumped = json.dumps(item, ensure_ascii=False).encode("utf-8")
+                targets[slot].write(separators[slot] + dumped)
+                separators[slot] = b","
             else:
-                out.write(raw.rstrip(b"\n") + b"\n")
-        if array:
-            out.write(b"]")
-        elif not written:
-            out.write(b"[]")
-        return len(written)
+                targets[slot].write(raw.rstrip(b"\n") + b"\n")
+        for out, count in zip(targets, written, strict=True):
+            if array:
+                out.write(b"]")
+            elif not count:
+                out.write(b"[]")
+        return shares.keyed(keys, written)
 
 
 FORMAT = NucleiFormat()
+
+
+_Shown = tuple[str, str, str, tuple[str, ...]]
+"""Title, severity, template id and vulnerability ids: what a finding's records show."""
 
 
 class _Groups:
@@ -110,14 +123,15 @@ class _Groups:
 
     def __init__(self) -> None:
         self._index: dict[bytes, int] = {}
-        self._first: dict[bytes, tuple[str, str, str, tuple[str, ...]]] = {}
+        self._first: dict[bytes, _Shown] = {}
+        # One copy of each distinct finding face: a template repeats it on every host.
+        self._faces: dict[_Shown, _Shown] = {}
 
     def index_of(self, result: _Result) -> tuple[int, bool]:
         finding = _digest(result.finding_key)
-        self._first.setdefault(
-            finding,
-            (result.title, result.severity, result.template_id, result.vulnerability_ids),
-        )
+        if finding not in self._first:
+            face = (result.title, result.severity, result.template_id, result.vulnerability_ids)
+            self._first[finding] = self._faces.setdefault(face, face)
         key = _digest((finding, result.endpoint.port))
         if key in self._index:
             return self._index[key], False

@@ -26,21 +26,17 @@ Scope title: the GVM task's name (`<task><name>`), from the outer report or the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Set
+from collections.abc import Iterator, Mapping, Set
 from typing import BinaryIO
 
 from lxml import etree
 
-from app.formats import xmlsafe
+from app.formats import shares, xmlsafe
 from app.formats.base import SEVERITIES, HostIdentity, Record, ScanFormatError
 from app.formats.hostnames import is_ip, sort_names
+from app.formats.shares import K
 from app.formats.xmlsafe import checked_root, line_of, readable_head
-from app.formats.xmlwalk import (
-    EventKind,
-    Path,
-    copy_filtered,
-    walk,
-)
+from app.formats.xmlwalk import EVERY, EventKind, Parts, Path, copy_split, walk
 
 REPORT: Path = ("report",)
 RESULTS: Path = ("report", "results")
@@ -169,7 +165,7 @@ def _check_root(source: BinaryIO) -> None:
         raise ScanFormatError(f"expected {_WHAT} (root element <report>), found <{found}>")
 
 
-class OpenVasXml:
+class OpenVasXml(shares.OnePass):
     """The `ScanFormat` of OpenVAS/Greenbone XML reports."""
 
     scan_type = "OpenVAS Parser"
@@ -208,24 +204,28 @@ class OpenVasXml:
                 return None
         return None
 
-    def write_subset(self, source: BinaryIO, keep: Set[int], out: BinaryIO) -> int:
-        """The same report with only the kept results; all other elements are copied."""
+    def write_subsets(
+        self, source: BinaryIO, keeps: Mapping[K, Set[int]], outs: Mapping[K, BinaryIO]
+    ) -> dict[K, int]:
+        """Each share's subset, in one pass: the same report with only the share's
+        results; all other elements are copied."""
         _check_root(source)
+        keys, owner = shares.ordered(keeps)
+        written = [0] * len(keys)
         results = _Results()
-        written = 0
 
-        def decide(kind: EventKind, path: Path, element: etree._Element) -> bool:
-            nonlocal written
+        def route(kind: EventKind, path: Path, element: etree._Element) -> Parts:
             record = results.feed(kind, path, element)
             if record is None:
-                return True
-            if record.index in keep:
-                written += 1
-                return True
-            return False
+                return EVERY
+            slot = shares.slot_of(owner, record.index)
+            if slot < 0:
+                return ()
+            written[slot] += 1
+            return ((slot, element),)
 
-        copy_filtered(source, out, CONTAINERS, decide)
-        return written
+        copy_split(source, [outs[key] for key in keys], CONTAINERS, route)
+        return shares.keyed(keys, written)
 
 
 FORMAT = OpenVasXml()

@@ -27,7 +27,9 @@ Streaming: in Qualys reports the glossary follows the host list, and titles need
 hosts as they end) keeps the few fields of each glossary entry, then the hosts are streamed.
 `write_subset` likewise first finds the QIDs of the kept detections, then writes the hosts
 with only their kept detections and the glossary with only those QIDs; the header and
-appendices are copied. Only a root-level `GLOSSARY` is read (DD would search at any depth).
+appendices are copied; `write_subsets` does so for many products in one pass, each host
+and glossary entry going to every product that has a detection of it. Only a root-level
+`GLOSSARY` is read (DD would search at any depth).
 
 Scope title: `HEADER/TEMPLATE`, the report template's title, which Qualys also uses as the
 report's title unless one is typed at launch (that one is not in the XML).
@@ -39,20 +41,23 @@ import dataclasses
 import datetime as dt
 import functools
 import re
-from collections.abc import Callable, Iterator, Set
+from collections.abc import Callable, Iterator, Mapping, Set
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from lxml import etree
 
-from app.formats import xmlsafe
+from app.formats import shares, xmlsafe
 from app.formats.base import HostIdentity, Record, ScanFormatError
 from app.formats.hostnames import sort_names
+from app.formats.shares import K
 from app.formats.xmlsafe import checked_root, line_of, root_of
 from app.formats.xmlwalk import (
+    EVERY,
     EventKind,
+    Parts,
     Path,
-    copy_filtered,
+    copy_split,
     refuse_declared_entities,
     walk,
 )
@@ -298,7 +303,7 @@ def _check_root(source: BinaryIO) -> None:
         raise ScanFormatError(f"expected {_WHAT} (root element <{ROOT}>), found <{found}>")
 
 
-class QualysXml:
+class QualysXml(shares.OnePass):
     """The `ScanFormat` of Qualys asset data reports."""
 
     scan_type = "Qualys Scan"
@@ -330,41 +335,48 @@ class QualysXml:
                 return None
         return None
 
-    def write_subset(self, source: BinaryIO, keep: Set[int], out: BinaryIO) -> int:
-        """The report with the kept detections, their hosts and glossary entries only."""
+    def write_subsets(
+        self, source: BinaryIO, keeps: Mapping[K, Set[int]], outs: Mapping[K, BinaryIO]
+    ) -> dict[K, int]:
+        """Each share's subset, in one pass after the light pass: the report with the
+        share's detections, their hosts and their glossary entries only."""
         _check_root(source)
-        qids: set[str] = set()
+        keys, owner = shares.ordered(keeps)
+        users: dict[str, set[int]] = {}
         seen = 0
 
         def note(info: etree._Element) -> None:
             nonlocal seen
             qid = info.find("QID")
-            if seen in keep and qid is not None:
-                qids.add(qid.get("id", ""))
+            slot = shares.slot_of(owner, seen)
+            if slot >= 0 and qid is not None:
+                users.setdefault(qid.get("id", ""), set()).add(slot)
             seen += 1
 
         _light_pass(source, lambda _: None, note)
         hosts = _Hosts()
-        written = 0
+        written = [0] * len(keys)
 
-        def decide(kind: EventKind, path: Path, element: etree._Element) -> bool:
-            nonlocal written
+        def route(kind: EventKind, path: Path, element: etree._Element) -> Parts:
             if hosts.feed(kind, path):
-                kept = 0
-                for info in list(element.iterfind("VULN_INFO_LIST/VULN_INFO")):
-                    if hosts.next_index in keep:
-                        kept += 1
-                    else:
-                        info.getparent().remove(info)  # type: ignore[union-attr]
-                    hosts.next_index += 1
-                written += kept
-                return kept > 0
+                start = hosts.next_index
+                hosts.next_index += len(element.findall("VULN_INFO_LIST/VULN_INFO"))
+                slots = shares.slots_in(owner, start, hosts.next_index)
+                parts = list(zip(slots, shares.copies(element, len(slots)), strict=True))
+                for slot, host in parts:
+                    infos = host.iterfind("VULN_INFO_LIST/VULN_INFO")
+                    for index, info in enumerate(list(infos), start):
+                        if shares.slot_of(owner, index) == slot:
+                            written[slot] += 1
+                        else:
+                            info.getparent().remove(info)  # type: ignore[union-attr]
+                return parts
             if kind == "child" and path == DETAILS_LIST:
-                return element.get("id", "") in qids
-            return True
+                return [(slot, element) for slot in users.get(element.get("id", ""), ())]
+            return EVERY
 
-        copy_filtered(source, out, CONTAINERS, decide)
-        return written
+        copy_split(source, [outs[key] for key in keys], CONTAINERS, route)
+        return shares.keyed(keys, written)
 
 
 FORMAT = QualysXml()

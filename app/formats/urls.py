@@ -11,7 +11,9 @@ This module reproduces that so a record's host and port are the ones DD will sho
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -52,6 +54,9 @@ DEFAULT_PORTS: dict[str, int] = {
 """Scheme default ports, as DefectDojo's URL model fills them in (``DEFAULT_PORTS``)."""
 
 
+_AUTHORITY_END = re.compile(r"[/?#]")
+
+
 class EndpointError(ValueError):
     """The text is not a URL or host DefectDojo can store as an endpoint."""
 
@@ -75,6 +80,32 @@ def endpoint_from_text(text: str) -> Endpoint:
     candidate = text.strip()
     if "://" not in candidate:
         candidate = "//" + candidate
+    found = _authority_endpoint(_authority(candidate))
+    return found if found is not None else _endpoint(text, candidate)
+
+
+def _authority(candidate: str) -> str:
+    """The URL up to the end of its authority (scheme and netloc): all an endpoint reads.
+
+    urlsplit's netloc, when there is one, starts after the first "//" and ends before the
+    next "/", "?" or "#"; a scan repeats few authorities under many paths.
+    """
+    start = candidate.find("//")
+    end = _AUTHORITY_END.search(candidate, start + 2) if start >= 0 else None
+    return candidate[: end.start()] if end else candidate
+
+
+@functools.lru_cache(maxsize=4096)
+def _authority_endpoint(authority: str) -> Endpoint | None:
+    """The endpoint of a URL's authority, or None when it has none (then the whole text
+    is read again, for the error message)."""
+    try:
+        return _endpoint(authority, authority)
+    except EndpointError:
+        return None
+
+
+def _endpoint(text: str, candidate: str) -> Endpoint:
     try:
         parts = urlsplit(candidate)
         port = parts.port
@@ -103,6 +134,7 @@ def endpoint_from_parts(
     return Endpoint(host=identity_of(host), port=number, protocol=scheme)
 
 
+@functools.lru_cache(maxsize=4096)
 def identity_of(host: str) -> HostIdentity:
     """The host as written (IP or FQDN) plus the form DefectDojo stores (``dd_host``)."""
     try:

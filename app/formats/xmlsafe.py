@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Iterator
-from typing import BinaryIO
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
+from typing import Any, BinaryIO
 
 from lxml import etree
 
@@ -149,6 +150,15 @@ def iterparse(
         raise ScanFormatError(
             f"the file is not well-formed XML: {error.msg}", line=line, column=column
         ) from error
+
+
+def open_writers(stack: ExitStack, outs: Iterable[BinaryIO]) -> list[Any]:
+    """An incremental UTF-8 writer (`etree.xmlfile`) per output, its XML declaration
+    written; `stack` closes them."""
+    writers = [stack.enter_context(etree.xmlfile(out, encoding="utf-8")) for out in outs]
+    for writer in writers:
+        writer.write_declaration()
+    return writers
 
 
 def release(element: etree._Element) -> None:

@@ -139,9 +139,7 @@ def write_units_many(
     products as cheap as a single subset.
     """
     with contextlib.ExitStack() as stack:
-        writers = [stack.enter_context(etree.xmlfile(out, encoding="utf-8")) for out in outs]
-        for writer in writers:
-            writer.write_declaration()
+        writers = xmlsafe.open_writers(stack, outs)
         scopes: list[tuple[list[Any], dict[str | None, str]]] = []
         for event, element in walk(source, root=root, unit=unit, containers=containers):
             if event == "open":

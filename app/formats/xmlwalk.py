@@ -18,6 +18,8 @@ Python small on deep item bodies.
 
 `copy_filtered` writes the same document again, streaming through `lxml.etree.xmlfile`, with
 the children a callback keeps. The callback may also prune an element before it is written.
+`copy_split` writes several such documents in the same walk, a callback sending each child
+(or a pruned copy of it) to the outputs that keep it: every product's subset in one pass.
 
 The prologue checks are xmlsafe's (`readable_head`, `checked_root`);
 `refuse_declared_entities` re-checks, once libxml2 has read the whole DOCTYPE, that no entity
@@ -26,8 +28,9 @@ is declared anywhere in it, not only in the first 64 KiB.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import BinaryIO, Literal
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, BinaryIO, Literal
 
 from lxml import etree
 
@@ -38,6 +41,10 @@ Path = tuple[str, ...]
 EventKind = Literal["open", "child", "close"]
 Event = tuple[EventKind, Path, etree._Element]
 Decide = Callable[[EventKind, Path, etree._Element], bool]
+Parts = Iterable[tuple[int, etree._Element]] | None
+Route = Callable[[EventKind, Path, etree._Element], Parts]
+EVERY = None
+"""A `Route` answer: the element, as it is, goes to every output."""
 
 
 def walk(source: BinaryIO, containers: frozenset[Path]) -> Iterator[Event]:
@@ -97,19 +104,45 @@ def copy_filtered(
     while each written child keeps its tail. The DOCTYPE is not copied: DefectDojo does not
     need it and a subset must not point anywhere.
     """
-    with etree.xmlfile(out, encoding="utf-8") as writer:
-        writer.write_declaration()
-        opened: list[object] = []
+    copy_split(
+        source,
+        [out],
+        containers,
+        lambda kind, path, element: EVERY if decide(kind, path, element) else (),
+    )
+
+
+def copy_split(
+    source: BinaryIO, outs: Sequence[BinaryIO], containers: frozenset[Path], route: Route
+) -> None:
+    """`copy_filtered` into several documents in one walk.
+
+    Every output gets the root and the containers. For a "child" event `route` answers
+    which outputs get which element, as `(position in outs, element)` pairs (a pruned copy
+    per output where they differ), or `EVERY` for the element as it is in every output;
+    its answer to other events is ignored.
+    """
+    with contextlib.ExitStack() as stack:
+        writers = xmlsafe.open_writers(stack, outs)
+        opened: list[list[Any]] = []
         for kind, path, element in walk(source, containers):
-            keep = decide(kind, path, element)
+            parts = route(kind, path, element)
             if kind == "open":
                 attributes = {str(key): str(value) for key, value in element.items()}
                 namespaces = {key: str(value) for key, value in element.nsmap.items()}
-                context = writer.element(element.tag, attributes, nsmap=namespaces or None)
-                context.__enter__()
-                opened.append(context)
-            elif kind == "child":
-                if keep:
+                contexts = [
+                    writer.element(element.tag, attributes, nsmap=namespaces or None)
+                    for writer in writers
+                ]
+                for context in contexts:
+                    context.__enter__()
+                opened.append(contexts)
+            elif kind == "close":
+                for context in opened.pop():
+                    context.__exit__(None, None, None)
+            elif parts is EVERY:
+                for writer in writers:
                     writer.write(element)
             else:
-                opened.pop().__exit__(None, None, None)  # type: ignore[attr-defined]
+                for position, part in parts:
+                    writers[position].write(part)

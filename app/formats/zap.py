@@ -16,15 +16,16 @@ instances of its kept records.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Set
+from collections.abc import Iterator, Mapping, Set
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from lxml import etree
 
-from app.formats import webxml, xmlsafe
+from app.formats import shares, webxml, xmlsafe
 from app.formats.base import HostIdentity, Record, ScanFormatError
+from app.formats.shares import K
 from app.formats.urls import Endpoint, EndpointError, endpoint_from_text
 
 ROOT = "OWASPZAPReport"
@@ -54,7 +55,7 @@ class _Alert:
         return list(first.values()) or [None]
 
 
-class ZapFormat:
+class ZapFormat(shares.OnePass):
     """ZAP XML report; see the module docstring for DefectDojo's rules."""
 
     scan_type = "ZAP Scan"
@@ -78,39 +79,50 @@ class ZapFormat:
     def scope_title(self, source: BinaryIO) -> str | None:
         return None
 
-    def write_subset(self, source: BinaryIO, keep: Set[int], out: BinaryIO) -> int:
+    def write_subsets(
+        self, source: BinaryIO, keeps: Mapping[K, Set[int]], outs: Mapping[K, BinaryIO]
+    ) -> dict[K, int]:
+        """Each share's subset, in one pass: the report root, and each alert item holding
+        records of the share, with only their instances, inside its site and alerts."""
+        keys, owner = shares.ordered(keeps)
+        written = [0] * len(keys)
         index = 0
-        written = 0
-        with etree.xmlfile(out, encoding="utf-8") as xf, ExitStack() as stack:
-            xf.write_declaration()
+        with ExitStack() as stack:
+            writers = xmlsafe.open_writers(stack, (outs[key] for key in keys))
             site: etree._Element | None = None
-            site_open: ExitStack | None = None
+            # The shares whose subset has the current site (and its <alerts>) open.
+            sites: dict[int, ExitStack] = {}
             for event, element in _walk(source):
                 if event == "root":
-                    stack.enter_context(xf.element(element.tag, _attributes(element)))
+                    for writer in writers:
+                        stack.enter_context(writer.element(element.tag, _attributes(element)))
                 elif event == "site":
-                    site, site_open = element, None
+                    site, sites = element, {}
                 elif event == "site-end":
-                    if site_open is not None:
-                        site_open.close()
-                    site, site_open = None, None
+                    for opened in sites.values():
+                        opened.close()
+                    site, sites = None, {}
                     xmlsafe.release(element)
                 else:
                     alert = _parse(element)
-                    groups = alert.groups()
-                    kept = {key for n, key in enumerate(groups) if index + n in keep}
-                    index += len(groups)
-                    if kept:
-                        if site_open is None and site is not None:
-                            site_open = ExitStack()
-                            site_open.enter_context(xf.element("site", _attributes(site)))
-                            site_open.enter_context(xf.element("alerts"))
-                        _drop_instances(alert, kept)
-                        element.tail = None
-                        xf.write(element)
-                        written += len(kept)
+                    held: dict[int, set[tuple[str | None, int | None]]] = {}
+                    for key in alert.groups():
+                        slot = shares.slot_of(owner, index)
+                        if slot >= 0:
+                            held.setdefault(slot, set()).add(key)
+                        index += 1
+                    copies = shares.copies(element, len(held))
+                    for (slot, kept), item in zip(held.items(), copies, strict=True):
+                        if slot not in sites and site is not None:
+                            opened = sites[slot] = ExitStack()
+                            opened.enter_context(writers[slot].element("site", _attributes(site)))
+                            opened.enter_context(writers[slot].element("alerts"))
+                        _drop_instances(item, alert, kept)
+                        item.tail = None
+                        writers[slot].write(item)
+                        written[slot] += len(kept)
                     xmlsafe.release(element)
-        return written
+        return shares.keyed(keys, written)
 
 
 FORMAT = ZapFormat()
@@ -166,8 +178,12 @@ def _parse(element: etree._Element) -> _Alert:
     )
 
 
-def _drop_instances(alert: _Alert, kept: set[tuple[str | None, int | None]]) -> None:
-    for instance, endpoint in alert.instances:
+def _drop_instances(
+    item: etree._Element, alert: _Alert, kept: set[tuple[str | None, int | None]]
+) -> None:
+    """Remove from `item` (the alert item or a copy of it) the instances not kept."""
+    instances = item.findall("instances/instance")
+    for instance, (_, endpoint) in zip(instances, alert.instances, strict=True):
         if endpoint.key not in kept:
             parent = instance.getparent()
             if parent is not None:

@@ -3,10 +3,12 @@
 Read from DefectDojo's source, rewritten here so the double is an independent oracle:
 - the importer asks the parser for tests (`get_tests`): a name ending in `.csv` (any case)
   is read as CSV, anything else as JSON;
-- JSON: every item of `findings` is a finding, never merged; `endpoints`, `files`,
-  `vulnerability_ids`, `cwes` are taken out, the rest must hold `title`, `severity`,
-  `description` and only the model fields DefectDojo allows. An endpoint is a URL, a bare
-  `host[:port][/path]` (read as "//" + it), or an object of Endpoint fields;
+- JSON (`json_parser.py`): every item of `findings` is a finding, never merged;
+  `endpoints`, `files`, `tags`, `vulnerability_ids` and `cwes` are popped, `date` and
+  `mitigated` parsed with dateutil (text only), then the rest must hold `title`,
+  `severity`, `description` and only the Finding keywords the parser allows. An endpoint
+  is a URL, a bare `host[:port][/path]` (read as "//" + it), or an object of
+  `LocationData.url` (3.2) or `Endpoint` (2.58) keywords;
 - CSV: each row needs `Title`, `Description`, `Date` (dateutil), `Severity` (one of the
   five, else Info); a non-empty `Url` is its endpoint; rows with the same severity, title
   and description are one finding collecting every row's endpoint. Empty optional cells
@@ -19,64 +21,45 @@ DefectDojo's dedupe settings fall back to for such a test.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 from tests.fakedojo.parsed import ParsedEndpoint, ParsedFinding, ParserError, to_float, to_int
 from tests.fakedojo.scanread import parse_date, url_endpoint
 
 SEVERITIES = frozenset({"Info", "Low", "Medium", "High", "Critical"})
-TAKEN_OUT = ("endpoints", "files", "vulnerability_ids", "cwes")
+# What GenericJSONParser pops from an item before checking it: endpoints, files, tags,
+# vulnerability ids and the list of CWEs are not Finding fields.
+POPPED = ("endpoints", "files", "tags", "vulnerability_ids", "cwes")
 REQUIRED = frozenset({"title", "severity", "description"})
+# The parser's `allowed` keywords of Finding (DefectDojo 3.x, with `required` added), grouped
+# here by what they describe; anything else in an item fails the import.
 ALLOWED = REQUIRED | frozenset(
     {
-        "date",
-        "cwe",
-        "cve",
-        "cvssv3",
-        "cvssv3_score",
-        "mitigation",
-        "impact",
-        "steps_to_reproduce",
-        "severity_justification",
-        "references",
-        "active",
-        "verified",
-        "false_p",
-        "out_of_scope",
-        "risk_accepted",
-        "under_review",
-        "is_mitigated",
-        "thread_id",
-        "mitigated",
-        "numerical_severity",
-        "param",
-        "payload",
-        "line",
-        "file_path",
-        "component_name",
-        "component_version",
-        "static_finding",
-        "dynamic_finding",
-        "scanner_confidence",
-        "unique_id_from_tool",
-        "vuln_id_from_tool",
-        "sast_source_object",
-        "sast_sink_object",
-        "sast_source_line",
-        "sast_source_file_path",
-        "nb_occurences",
-        "publish_date",
-        "service",
-        "planned_remediation_date",
-        "planned_remediation_version",
-        "effort_for_fixing",
+        "date", "publish_date", "mitigated", "is_mitigated", "numerical_severity",
+        "cwe", "cve", "cvssv3", "cvssv3_score", "cvssv4", "cvssv4_score",
+        "epss_score", "epss_percentile", "kev_date", "known_exploited", "ransomware_used",
+        "mitigation", "impact", "steps_to_reproduce", "severity_justification", "references",
+        "fix_available", "fix_version", "planned_remediation_date",
+        "planned_remediation_version", "effort_for_fixing",
+        "active", "verified", "false_p", "out_of_scope", "risk_accepted", "under_review",
+        "thread_id", "param", "payload", "line", "file_path", "component_name",
+        "component_version", "service", "static_finding", "dynamic_finding",
+        "scanner_confidence", "unique_id_from_tool", "vuln_id_from_tool", "nb_occurences",
+        "sast_source_object", "sast_sink_object", "sast_source_line", "sast_source_file_path",
         "tags",
     }
+)  # fmt: skip
+# An endpoint object is passed as keywords: to `LocationData.url` in 3.2 (`url` or the
+# parts, with `user_info`), to `Endpoint` in 2.58 (`userinfo`). The double's parsers do not
+# know the version, so either spelling is taken; any other key is a TypeError (500).
+LOCATION_KEYWORDS = frozenset(
+    {"url", "protocol", "user_info", "userinfo", "host", "port", "path", "query", "fragment"}
 )
-ENDPOINT_FIELDS = frozenset({"protocol", "userinfo", "host", "port", "path", "query", "fragment"})
 
 
 def parse_generic(filename: str, content: bytes) -> list[ParsedFinding]:
@@ -86,34 +69,67 @@ def parse_generic(filename: str, content: bytes) -> list[ParsedFinding]:
     return parse_generic_json(content)
 
 
-def _object_endpoint(fields: dict[str, Any]) -> ParsedEndpoint:
-    unknown = set(fields) - ENDPOINT_FIELDS
-    if unknown:
-        raise ParserError(f"Endpoint has no field {sorted(unknown)}")
-    port = fields.get("port")
+def _dateutil(value: Any) -> dt.date:
+    """`dateutil.parser.parse(value)`, which refuses anything but text."""
+    if not isinstance(value, str):
+        raise ParserError(f"dateutil cannot parse {value!r}")
+    return parse_date(value)
+
+
+def _url_location(url: str) -> ParsedEndpoint:
+    """`URL.from_value`: the text as a URL; one with neither host nor scheme is read again
+    as scheme-relative ("//" + text), and still no host fails."""
+    parts = urlsplit(url)
+    return ParsedEndpoint.from_uri(url if parts.hostname or parts.scheme else "//" + url)
+
+
+def _location_object(keywords: dict[str, Any]) -> ParsedEndpoint:
+    if unexpected := sorted(set(keywords) - LOCATION_KEYWORDS):
+        raise ParserError(f"unexpected keyword arguments {unexpected}")
+    if keywords.get("url"):
+        return _url_location(str(keywords["url"]))
+    port = keywords.get("port")
     return ParsedEndpoint(
-        host=str(fields.get("host") or ""),
-        protocol=fields.get("protocol"),
-        port=to_int(str(port)) if port is not None else None,
-        path=fields.get("path"),
-        userinfo=fields.get("userinfo"),
-        query=fields.get("query"),
-        fragment=fields.get("fragment"),
+        host=str(keywords.get("host") or ""),
+        protocol=keywords.get("protocol") or None,
+        port=to_int(str(port)) if port not in (None, "") else None,
+        path=keywords.get("path") or None,
+        userinfo=keywords.get("user_info") or keywords.get("userinfo") or None,
+        query=keywords.get("query") or None,
+        fragment=keywords.get("fragment") or None,
     )
 
 
+def _location(entry: Any) -> ParsedEndpoint:
+    """A string is a URL when it holds "://", else a bare host[:port][/path]."""
+    if isinstance(entry, str):
+        return url_endpoint(entry)
+    if not isinstance(entry, dict):
+        raise ParserError(f"an endpoint is a string or an object, not {entry!r}")
+    return _location_object(entry)
+
+
 def _json_finding(item: dict[str, Any]) -> ParsedFinding:
-    fields = {key: value for key, value in item.items() if key not in TAKEN_OUT}
-    if missing := sorted(REQUIRED - set(fields)):
+    popped = {key: item[key] for key in POPPED if key in item}
+    fields = {key: value for key, value in item.items() if key not in POPPED}
+    # Dates are parsed before the required fields are checked, `mitigated` included.
+    date = _dateutil(fields["date"]) if "date" in fields else None
+    if "mitigated" in fields:
+        _dateutil(fields["mitigated"])
+    if missing := sorted(REQUIRED - fields.keys()):
         raise ParserError(f"Required fields are missing: {missing}")
-    if not_allowed := sorted(set(fields) - ALLOWED):
+    if not_allowed := sorted(fields.keys() - ALLOWED):
         raise ParserError(f"Not allowed fields are present: {not_allowed}")
+    cwe = fields.get("cwe")
     finding = ParsedFinding(
         title=str(fields["title"]),
         severity=str(fields["severity"]),
         description=str(fields["description"]),
-        cwe=to_int(str(fields["cwe"])) if fields.get("cwe") is not None else None,
-        date=parse_date(str(fields["date"])) if fields.get("date") else None,
+        mitigation=fields.get("mitigation"),
+        impact=fields.get("impact"),
+        references=fields.get("references"),
+        cwe=to_int(str(cwe)) if cwe is not None else None,
+        date=date,
         component_name=fields.get("component_name"),
         component_version=fields.get("component_version"),
         vuln_id_from_tool=fields.get("vuln_id_from_tool"),
@@ -121,23 +137,19 @@ def _json_finding(item: dict[str, Any]) -> ParsedFinding:
         static_finding=bool(fields.get("static_finding", False)),
         dynamic_finding=bool(fields.get("dynamic_finding", True)),
     )
+    finding.endpoints = [_location(entry) for entry in popped.get("endpoints") or []]
     if fields.get("cve"):
         finding.vulnerability_ids.append(str(fields["cve"]))
-    finding.vulnerability_ids += [str(v) for v in item.get("vulnerability_ids") or []]
-    for endpoint in item.get("endpoints") or []:
-        finding.endpoints.append(
-            url_endpoint(endpoint) if isinstance(endpoint, str) else _object_endpoint(endpoint)
-        )
+    finding.vulnerability_ids += [str(v) for v in popped.get("vulnerability_ids") or []]
     return finding
 
 
 def parse_generic_json(content: bytes) -> list[ParsedFinding]:
-    """One finding per item of the report's `findings`."""
+    """One finding per item of the report's `findings`; nothing is merged."""
     data = json.loads(content)
     if not isinstance(data, dict):
         raise ParserError("a Generic Findings Import JSON report is an object")
-    items = data.get("findings", [])
-    return [_json_finding(item) for item in items]
+    return [_json_finding(item) for item in data.get("findings", [])]
 
 
 def _row_finding(row: dict[str, str]) -> ParsedFinding:
