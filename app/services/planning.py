@@ -7,11 +7,9 @@ one compact list of record indexes per product.
 
 from __future__ import annotations
 
-import bisect
 import itertools
-import tempfile
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Mapping, Set
+from collections.abc import Iterator, Mapping, Set
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -110,70 +108,18 @@ def write_subsets(
 ) -> dict[int, int]:
     """Write one subset document per share (`keeps[k]` into `outs[k]`); records written by k.
 
-    A share's subset costs a whole
-    pass over the file, so an upload split over hundreds of products would otherwise read
-    it hundreds of times: formats that can write every subset in one pass
-    (`write_subsets`) do so; for the others the shares are split in groups, each group's
-    subset written once and split again, so the file is read about FANOUT x log(shares)
-    times. That relies on the subset writer's contract: the records of a subset are the
-    kept records, in file order, numbered from 0.
+    Every share's subset in one pass over the file (`ScanFormat.write_subsets`): a pass per
+    share would read the file hundreds of times for an upload split over hundreds of
+    products. The shares of an upload are disjoint, as the format requires. The pass keeps
+    a writer open per share, so more than MAX_OPEN_SUBSETS shares take more passes.
     """
-    many: Callable[..., dict[int, int]] | None = getattr(fmt, "write_subsets", None)
-    if many is not None and not _disjoint(keeps.values()):
-        many = None
     written: dict[int, int] = {}
     for start in range(0, len(keeps), MAX_OPEN_SUBSETS):
         part = dict(itertools.islice(keeps.items(), start, start + MAX_OPEN_SUBSETS))
         source.seek(0)
-        if many is not None:
-            written.update(many(source, part, outs))
-        else:
-            _split_subsets(fmt, source, part, outs, written)
+        written.update(fmt.write_subsets(source, part, outs))
     return written
-
-
-def _disjoint(shares: Iterable[Set[int]]) -> bool:
-    """Whether no record is in two shares (a byte per record of the largest index)."""
-    shares = list(shares)
-    seen = bytearray(max((max(s) for s in shares if s), default=-1) + 1)
-    for share in shares:
-        for index in share:
-            if seen[index]:
-                return False
-            seen[index] = 1
-    return True
 
 
 MAX_OPEN_SUBSETS = 512
 """Subsets written in one pass at most (each holds an open output and its writer)."""
-FANOUT = 4
-
-
-def _split_subsets(
-    fmt: ScanFormat,
-    source: BinaryIO,
-    keeps: Mapping[int, Set[int]],
-    outs: Mapping[int, BinaryIO],
-    written: dict[int, int],
-    fanout: int = FANOUT,
-) -> None:
-    """Write the subsets of `keeps` from `source`, splitting groups of more than `fanout`."""
-    if len(keeps) <= fanout:
-        for key, keep in keeps.items():
-            source.seek(0)
-            written[key] = fmt.write_subset(source, keep, outs[key])
-        return
-    keys = list(keeps)
-    size = -(-len(keys) // FANOUT)
-    for group in (keys[i : i + size] for i in range(0, len(keys), size)):
-        union = array("i", sorted(itertools.chain.from_iterable(keeps[k] for k in group)))
-        with tempfile.TemporaryFile() as part:
-            source.seek(0)
-            if fmt.write_subset(source, set(union), part) != len(union):
-                # The subset holds records beyond the kept ones (Nexpose's per-node
-                # findings), so its numbering is not the kept records': write directly.
-                direct = {k: keeps[k] for k in group}
-                _split_subsets(fmt, source, direct, outs, written, fanout=len(group))
-                continue
-            renumbered = {k: {bisect.bisect_left(union, i) for i in keeps[k]} for k in group}
-            _split_subsets(fmt, part, renumbered, outs, written)

@@ -237,17 +237,16 @@ def test_an_empty_share_is_a_document_without_records() -> None:
         assert _records(fmt, outs["none"].getvalue()) == [], name
 
 
-def test_overlapping_shares_are_written_one_by_one() -> None:
-    fmt = FORMATS["tenable-xml"]
+def test_overlapping_shares_are_refused() -> None:
+    """An upload's shares never overlap (each record goes to one product at most)."""
     scan = _scan("tenable-xml", GENERATED)
-    keeps = {1: {0, 1, 2, 3}, 2: {3, 4, 5}}
-    outs = {1: io.BytesIO(), 2: io.BytesIO()}
-
-    written = write_subsets(fmt, io.BytesIO(scan), keeps, outs)
-
-    assert written == {1: 4, 2: 3}
-    for product, keep in keeps.items():
-        assert outs[product].getvalue() == _alone(fmt, scan, keep)[1]
+    with pytest.raises(ValueError, match="record 3 is in two shares"):
+        write_subsets(
+            FORMATS["tenable-xml"],
+            io.BytesIO(scan),
+            {1: {0, 1, 2, 3}, 2: {3, 4, 5}},
+            {1: io.BytesIO(), 2: io.BytesIO()},
+        )
 
 
 @pytest.mark.parametrize("name", sorted(FORMATS))
