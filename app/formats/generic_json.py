@@ -33,6 +33,7 @@ import re
 from collections.abc import Iterator, Mapping, Set
 from dataclasses import dataclass
 from typing import Any, BinaryIO
+from urllib.parse import urlsplit
 
 from app.formats import jsonstream, shares
 from app.formats.base import HostIdentity, Record, ScanFormatError
@@ -320,13 +321,30 @@ def _endpoint(entry: Any) -> Endpoint:
     if not isinstance(entry, dict) or not entry.keys() <= _ENDPOINT_FIELDS:
         raise EndpointError(f"endpoint {entry!r} is neither a URL nor an object of URL fields")
     if entry.get("url"):
-        return endpoint_from_text(str(entry["url"]))
+        return _url_field(str(entry["url"]))
     host = entry.get("host")
     if not isinstance(host, str):
         raise EndpointError(f"endpoint {entry!r} names no host")
     return endpoint_from_parts(
         host=host, port=entry.get("port"), protocol=_text(entry.get("protocol"))
     )
+
+
+def _url_field(url: str) -> Endpoint:
+    """An endpoint object's `url`, read as DefectDojo's `URL.from_value` reads it: text
+    starting like a scheme ("host:8080/x") is a URL of that scheme with no host, which
+    DefectDojo refuses (500 on import), so it is refused here with a way out."""
+    try:
+        parts = urlsplit(url.strip())
+        hostname = parts.hostname
+    except ValueError as error:
+        raise EndpointError(f"endpoint url {url!r} is not a valid URL: {error}") from error
+    if parts.scheme and not hostname:
+        raise EndpointError(
+            f"endpoint url {url!r} has no host as DefectDojo reads it ({parts.scheme!r} is "
+            f"taken for a scheme); give it one, e.g. https://{url.strip()}"
+        )
+    return endpoint_from_text(url)
 
 
 def _vulnerability_ids(item: dict[str, Any]) -> tuple[str, ...]:

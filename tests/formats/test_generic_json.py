@@ -81,6 +81,15 @@ class TestRecords:
             8080,
         )
 
+    def test_url_field_of_an_endpoint_object(self) -> None:
+        data = _doc(
+            _finding(endpoints=[{"url": "https://a.example:8443/x"}, {"url": "10.0.0.7:8080"}])
+        )
+        assert [(r.host.dd_host, r.port) for r in parse(FORMAT, data)] == [
+            ("a.example", 8443),
+            ("10.0.0.7", 8080),
+        ]
+
     def test_several_paths_on_one_host_port_are_one_record(self) -> None:
         data = _doc(_finding(endpoints=["https://a.example/x", "https://a.example/y"]))
         assert len(parse(FORMAT, data)) == 1
@@ -133,6 +142,7 @@ class TestHostile:
             (_doc(_finding(severity="Severe")), "refuses severity"),
             (_doc(_finding(date="not a date")), "not a date"),
             (_doc(_finding(endpoints=["https://"])), "names no host"),
+            (_doc(_finding(endpoints=[{"url": "shop.example:8080/x"}])), "e.g. https://shop"),
             (_doc(_finding()) + b" trailing", "JSON"),
         ],
     )
