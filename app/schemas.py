@@ -224,6 +224,41 @@ class DisregardOut(BaseModel):
     disregarded: int
 
 
+ActionKind = Literal["assign", "create_product", "disregard"]
+ActionStatus = Literal["queued", "running", "finished", "failed"]
+
+
+class ActionProgress(BaseModel):
+    selected: int = Field(description="Findings the selection held when the job was created")
+    done: int = Field(description="Findings handled so far (pushed, failed or disregarded)")
+
+
+class ActionJobOut(BaseModel):
+    """An action on unassigned findings running after its request answered (202)."""
+
+    id: int
+    kind: ActionKind
+    status: ActionStatus
+    requested_by: UserRef
+    request: dict[str, Any] = Field(
+        description="The action's body as sent, without `ids` (counted in `progress.selected`)"
+    )
+    product_id: int | None = None
+    product_name: str | None = None
+    progress: ActionProgress
+    result: AssignOut | DisregardOut | None = Field(
+        None,
+        description="The answer the action would have given within its request; set once "
+        "the job has ended (a failed job shows what it did before it stopped)",
+    )
+    error: str | None = None
+    attempts: int
+    created_at: dt.datetime
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    url: str
+
+
 class RouteOut(BaseModel):
     host: str
     port: int | None

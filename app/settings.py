@@ -41,12 +41,15 @@ class Settings(BaseSettings):
     )
     secret_key: SecretStr = Field(
         default_factory=lambda: SecretStr(secrets.token_urlsafe(32)),
-        description="Key for session cookies and for sealing callers' tokens of queued uploads. "
-        "Defaults to a random key per process: set one shared value when several processes "
-        "(API, workers) share the database, or uploads queued before a restart cannot resume.",
+        description="Key for session cookies and for sealing callers' tokens of queued uploads "
+        "and action jobs. Defaults to a random key per process: set one shared value when "
+        "several processes (API, workers) share the database, or work queued before a restart "
+        "cannot resume.",
     )
     root_path: str = Field("", description="Path prefix when served behind a proxy.")
-    run_worker: bool = Field(True, description="Run the upload worker inside the API process.")
+    run_worker: bool = Field(
+        True, description="Run the worker (uploads and action jobs) inside the API process."
+    )
     wait_max_bytes: int = Field(
         50 * 1024 * 1024,
         description="Uploads up to this size are processed within the request by default "
@@ -79,18 +82,33 @@ class Settings(BaseSettings):
         900.0, description="Interval of the background refresh of the endpoint index."
     )
     index_page_size: int = Field(1000, description="Endpoint rows per index request.")
-    worker_poll_seconds: float = Field(2.0, description="Worker poll interval for queued uploads.")
+    worker_poll_seconds: float = Field(
+        2.0, description="Worker poll interval for queued uploads and action jobs."
+    )
     lease_seconds: float = Field(
         300.0,
         gt=0,
-        description="How long a worker holds an upload without renewing its lease (renewed "
-        "every third of it); after a crash another worker resumes the upload once it expires.",
+        description="How long a worker holds an upload (or action job) without renewing its "
+        "lease (renewed every third of it); after a crash another worker resumes it once the "
+        "lease expires.",
+    )
+    action_job_threshold: int = Field(
+        1000,
+        ge=0,
+        description="Assign, create-product and disregard actions on more unassigned "
+        "findings than this run as a job (202 with a Location to poll); smaller ones answer "
+        "within the request by default.",
+    )
+    action_batch_size: int = Field(
+        5000,
+        ge=1,
+        description="Findings a disregard job removes per transaction.",
     )
     max_attempts: int = Field(
         5,
         ge=1,
-        description="Runs of one upload before it is marked failed (an upload that keeps "
-        "killing its worker must not loop forever).",
+        description="Runs of one upload (or action job) before it is marked failed (one that "
+        "keeps killing its worker must not loop forever).",
     )
     max_active_uploads_per_user: int = Field(
         8, ge=1, description="Uploads one user may have queued or processing (429 above)."

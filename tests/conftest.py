@@ -25,7 +25,8 @@ TEST_DATABASE_URL = ADMIN_URL.rsplit("/", 1)[0] + f"/{TEST_DATABASE}"
 
 TABLES = (
     "unassigned_findings, product_pushes, upload_chunks, uploads, host_assignments, "
-    "index_endpoints, index_products, index_state, routing_rules, routing_rule_changes"
+    "index_endpoints, index_products, index_state, routing_rules, routing_rule_changes, "
+    "action_jobs"
 )
 
 

@@ -18,7 +18,8 @@ _authorization = APIKeyHeader(
 )
 
 
-def get_context(request: Request) -> Context:
+async def get_context(request: Request) -> Context:
+    """The app's context (async: FastAPI runs a plain function in a worker thread)."""
     context: Context = request.app.state.context
     return context
 

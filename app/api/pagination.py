@@ -18,10 +18,11 @@ class PageParams(BaseModel):
     offset: int
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Rows per page")] = DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Rows to skip")] = 0,
 ) -> PageParams:
+    """The page asked for (async: FastAPI runs a plain function in a worker thread)."""
     return PageParams(limit=limit, offset=offset)
 
 

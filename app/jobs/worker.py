@@ -1,10 +1,11 @@
-"""The worker: claims queued uploads (or ones whose worker died) and runs them.
+"""The worker: claims queued uploads and action jobs (or ones whose worker died) and runs
+them.
 
 Runs inside the API process by default (`SMART_UPLOAD_RUN_WORKER=false` turns that off), or
 alone as `smart-upload worker --workers N`. Claims use `FOR UPDATE SKIP LOCKED` with a lease
 renewed by a heartbeat, so any number of workers on any number of machines can share one
-Postgres: each upload is run by one of them at a time, and an upload whose worker died is
-resumed by another once its lease expires, from the step it had recorded.
+Postgres: each upload or action job is run by one of them at a time, and one whose worker
+died is resumed by another once its lease expires, from the step it had recorded.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import signal
 
 from app.formats.base import ScanFormatError
+from app.services import action_jobs
 from app.services.context import Context
 from app.services.processing import give_up, process_upload
 from app.services.runs import lease, new_claim
@@ -23,7 +25,12 @@ log = logging.getLogger(__name__)
 
 
 async def claim_and_run_one(ctx: Context) -> bool:
-    """Run one waiting upload to its end; False when none was waiting."""
+    """Run one waiting upload, or else one waiting action job, to its end; False when
+    neither was waiting."""
+    return await _claim_and_run_upload(ctx) or await _claim_and_run_action(ctx)
+
+
+async def _claim_and_run_upload(ctx: Context) -> bool:
     claim = new_claim(ctx)
     async with ctx.sessions.begin() as session:
         upload = await uploads.claim(session, claim=claim, lease=lease(ctx))
@@ -46,8 +53,20 @@ async def claim_and_run_one(ctx: Context) -> bool:
     return True
 
 
+async def _claim_and_run_action(ctx: Context) -> bool:
+    """An action job runs with its caller's own token (sealed on the job), never the
+    service's; one whose worker died resumes from what its journal recorded."""
+    claimed = await action_jobs.claim_next(ctx)
+    if claimed is None:
+        return False
+    if not claimed.abandoned:
+        await action_jobs.run(ctx, claimed.job_id, claim=claimed.claim)
+    return True
+
+
 async def run(ctx: Context, *, poll_seconds: float) -> None:
-    """Work until cancelled: run waiting uploads one after another, then poll."""
+    """Work until cancelled: run waiting uploads and action jobs one after another, then
+    poll."""
     while True:
         try:
             if await claim_and_run_one(ctx):

@@ -243,3 +243,40 @@ class RoutingRuleChange(Base):
     changed_at: Mapped[dt.datetime] = mapped_column(default=_now, server_default=func.now())
     before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+
+
+class ActionJob(Base):
+    """An assign, create-product or disregard action on unassigned findings that runs after
+    its request has answered (a large selection, or `wait=false`), claimed by a worker like
+    an upload.
+
+    The selection is the request's (`ids` or `all_matching`) bounded by `up_to_id`, the
+    newest matching finding when the job was created, so findings kept later never join
+    it. `handled_uploads` lists the uploads whose findings were pushed (or failed to be):
+    a resumed run skips them, and findings already gone are simply not found again.
+    """
+
+    __tablename__ = "action_jobs"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    requested_by_id: Mapped[int] = mapped_column(Integer, index=True)
+    requested_by_username: Mapped[str] = mapped_column(String(150))
+    requested_by_superuser: Mapped[bool] = mapped_column(Boolean, default=False)
+    request: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    product_id: Mapped[int | None] = mapped_column(Integer)
+    product_name: Mapped[str | None] = mapped_column(String(255))
+    up_to_id: Mapped[int | None] = mapped_column(BigInteger)
+    selected: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    handled_uploads: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), default=list)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    error: Mapped[str | None] = mapped_column(Text)
+    caller_token: Mapped[bytes | None] = mapped_column(LargeBinary)
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    lease_expires_at: Mapped[dt.datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(default=_now, server_default=func.now())
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]

@@ -3,20 +3,35 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.elements import ClauseElement
-from sqlalchemy.sql.expression import Executable
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.sql.elements import BindParameter
 
 from app.formats.base import SEVERITY_RANK
+from app.store import paging
 from app.store.models import UnassignedFinding
+from app.store.paging import COUNT_EXACT_UP_TO
 
 ORDERINGS: dict[str, Any] = {
     "severity": UnassignedFinding.severity_rank,
@@ -50,52 +65,91 @@ def _like(value: str) -> str:
     return f"%{escaped}%"
 
 
-def _conditions(filters: UnassignedFilter, owner_id: int | None) -> list[ColumnElement[bool]]:
-    table = UnassignedFinding
-    conditions: list[ColumnElement[bool]] = []
+def _filter_params(filters: UnassignedFilter, owner_id: int | None) -> dict[str, Any]:
+    """The filters that are set, as named parameters: each name stands for one condition
+    (`_CONDITIONS`), so the names alone are the query's shape."""
+    params: dict[str, Any] = {}
     if owner_id is not None:
-        conditions.append(table.reporter_id == owner_id)
+        params["owner"] = owner_id
     if filters.upload is not None:
-        conditions.append(table.upload_id == filters.upload)
+        params["upload"] = filters.upload
     if filters.scan_type:
-        conditions.append(table.scan_type == filters.scan_type)
+        params["scan_type"] = filters.scan_type
     if filters.severity:
         # severity_rank is stored with severity (keeping.unassigned_row); filtering on it lets
         # the (severity_rank, id) index serve the default ordering by severity too
         rank = SEVERITY_RANK.get(filters.severity)
-        conditions.append(
-            table.severity == filters.severity if rank is None else table.severity_rank == rank
-        )
+        if rank is None:
+            params["severity"] = filters.severity
+        else:
+            params["severity_rank"] = rank
     if filters.reason:
-        conditions.append(table.reason == filters.reason)
+        params["reason"] = filters.reason
     if filters.date_from:
-        conditions.append(table.date >= filters.date_from)
+        params["date_from"] = filters.date_from
     if filters.date_to:
-        conditions.append(table.date <= filters.date_to)
+        params["date_to"] = filters.date_to
     if filters.host:
-        pattern = _like(filters.host)
-        conditions.append(
-            or_(
-                table.host_display.ilike(pattern),
-                table.host_ip.ilike(pattern),
-                table.host_fqdn.ilike(pattern),
-                table.host_netbios.ilike(pattern),
-            )
-        )
+        params["host"] = _like(filters.host)
     if filters.q:
-        pattern = _like(filters.q)
-        conditions.append(
-            or_(
-                table.title.ilike(pattern),
-                table.host_display.ilike(pattern),
-                table.description.ilike(pattern),
-            )
-        )
-    return conditions
+        params["q"] = _like(filters.q)
+    return params
 
 
-def _filtered(filters: UnassignedFilter, owner_id: int | None) -> Select[tuple[UnassignedFinding]]:
-    return select(UnassignedFinding).where(and_(True, *_conditions(filters, owner_id)))
+HOST_SEARCH = literal_column(
+    "(coalesce(unassigned_findings.host_display, '') || ' ' || "
+    "coalesce(unassigned_findings.host_ip, '') || ' ' || "
+    "coalesce(unassigned_findings.host_fqdn, '') || ' ' || "
+    "coalesce(unassigned_findings.host_netbios, ''))",
+    Text,
+)
+"""A host's identifiers in one text, as the trigram index `ix_unassigned_host_search_trgm`
+holds it (migration 2026-12-07_unassigned_host_search): one index search for the `host`
+filter instead of one per identifier, each of which walked the same frequent trigrams."""
+
+
+def _host_condition(pattern: BindParameter[Any]) -> ColumnElement[bool]:
+    table = UnassignedFinding
+    # the joined text finds the candidates; the identifiers decide (a pattern could span two)
+    return and_(
+        HOST_SEARCH.ilike(pattern),
+        or_(
+            table.host_display.ilike(pattern),
+            table.host_ip.ilike(pattern),
+            table.host_fqdn.ilike(pattern),
+            table.host_netbios.ilike(pattern),
+        ),
+    )
+
+
+def _keyword_condition(pattern: BindParameter[Any]) -> ColumnElement[bool]:
+    table = UnassignedFinding
+    return or_(
+        table.title.ilike(pattern),
+        table.host_display.ilike(pattern),
+        table.description.ilike(pattern),
+    )
+
+
+_CONDITIONS: dict[str, Callable[[BindParameter[Any]], ColumnElement[bool]]] = {
+    "owner": lambda value: UnassignedFinding.reporter_id == value,
+    "upload": lambda value: UnassignedFinding.upload_id == value,
+    "scan_type": lambda value: UnassignedFinding.scan_type == value,
+    "severity": lambda value: UnassignedFinding.severity == value,
+    "severity_rank": lambda value: UnassignedFinding.severity_rank == value,
+    "reason": lambda value: UnassignedFinding.reason == value,
+    "date_from": lambda value: UnassignedFinding.date >= value,
+    "date_to": lambda value: UnassignedFinding.date <= value,
+    "host": _host_condition,
+    "q": _keyword_condition,
+}
+
+
+def _conditions(filters: UnassignedFilter, owner_id: int | None) -> list[ColumnElement[bool]]:
+    return [
+        _CONDITIONS[name](bindparam(name, value))
+        for name, value in _filter_params(filters, owner_id).items()
+    ]
 
 
 async def insert_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
@@ -103,8 +157,32 @@ async def insert_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> 
         await session.execute(insert(UnassignedFinding), list(rows))
 
 
-COUNT_EXACT_UP_TO = 10_000
-"""Above this many matching rows the page's count is the planner's estimate."""
+LIST_COLUMNS = tuple(
+    UnassignedFinding.__table__.c[name]
+    for name in (
+        "id", "upload_id", "title", "severity", "scan_type", "date", "reporter", "host_ip",
+        "host_fqdn", "host_netbios", "host_mac", "port", "protocol", "reason", "candidates",
+        "explanation", "vulnerability_ids", "scanner_id", "error", "host_display",
+    )
+)  # fmt: skip
+"""What the list shows, in this order: a page's rows are records of these columns."""
+
+
+@functools.lru_cache(maxsize=512)
+def _list_query(names: tuple[str, ...], ordering: str) -> paging.PageQuery:
+    """The list's query for one shape: the filters set (`_filter_params` names) and the
+    ordering (a key of ORDERINGS, '-' first for descending; ties broken by id)."""
+    column = ORDERINGS[ordering.lstrip("-")]
+    id_column = UnassignedFinding.id
+    descending = ordering.startswith("-")
+    return paging.PageQuery(
+        columns=LIST_COLUMNS,
+        key=id_column,
+        where=and_(True, *(_CONDITIONS[name](bindparam(name)) for name in names)),
+        order=(column.desc(), id_column.desc()) if descending else (column, id_column),
+        # a substring search visits every match before ordering them: count those at once
+        count_first="host" in names or "q" in names,
+    )
 
 
 async def list_page(
@@ -115,7 +193,7 @@ async def list_page(
     ordering: str,
     limit: int,
     offset: int,
-) -> tuple[int, list[UnassignedFinding]]:
+) -> tuple[int, Sequence[Any]]:
     """One page of the list and the number of matching rows (see `list_page_counted`)."""
     count, _, rows = await list_page_counted(
         session, filters=filters, owner_id=owner_id, ordering=ordering, limit=limit, offset=offset
@@ -132,61 +210,56 @@ async def list_page_counted(
     limit: int,
     offset: int,
     exact_up_to: int = COUNT_EXACT_UP_TO,
-) -> tuple[int, bool, list[UnassignedFinding]]:
-    """One page, the number of matching rows, and whether that number is an estimate.
+) -> tuple[int, bool, Sequence[Any]]:
+    """One page (records of LIST_COLUMNS, by position or name), the number of matching
+    rows, and whether that number is an estimate: exact on the last page and up to
+    `exact_up_to` matching rows, PostgreSQL's estimate beyond (`paging.counted_page`).
 
     `ordering` is a key of ORDERINGS, with a leading '-' for descending; ties are broken by
-    id. Counting a million rows costs more than the page itself, so the count is exact on
-    the last page (offset + rows shown) and up to `exact_up_to` matching rows (a bounded
-    count), and beyond that PostgreSQL's estimate for the filtered query (never less than
-    the rows known to exist).
+    id. Outside a transaction the reads run on a pooled connection of their own, without
+    the session's bookkeeping: they need no transaction, nor a common snapshot.
     """
-    if not session.in_transaction():
-        # Two or three reads that need no common snapshot: without a transaction they save
-        # the BEGIN and ROLLBACK round trips, a fifth of a list request's time under load.
-        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    descending = ordering.startswith("-")
-    column = ORDERINGS[ordering.lstrip("-")]
-    id_column = UnassignedFinding.id
-    order = (column.desc(), id_column.desc()) if descending else (column.asc(), id_column.asc())
-    conditions = and_(True, *_conditions(filters, owner_id))
-    fetched = list(
-        await session.scalars(
-            select(UnassignedFinding)
-            .where(conditions)
-            .order_by(*order)
-            .limit(limit + 1)
-            .offset(offset)
-        )
-    )
-    rows, more = fetched[:limit], len(fetched) > limit
-    if not more and (rows or offset == 0):
-        return offset + len(rows), False, rows
-    matching = select(UnassignedFinding.id).where(conditions)
-    bounded = await session.scalar(
-        select(func.count()).select_from(matching.limit(exact_up_to + 1).subquery())
-    )
-    if int(bounded or 0) <= exact_up_to:
-        return int(bounded or 0), False, rows
-    plan = await session.scalar(_Explain(matching))
-    if isinstance(plan, str):
-        plan = json.loads(plan)
-    estimate = int(plan[0]["Plan"]["Plan Rows"]) if plan else 0
-    return max(estimate, exact_up_to + 1, offset + len(rows) + 1), True, rows
+    params = _filter_params(filters, owner_id)
+    query = _list_query(tuple(params), ordering)
+    options: dict[str, Any] = {
+        "limit": limit,
+        "offset": offset,
+        "exact_up_to": exact_up_to,
+        "estimate_key": ("unassigned", filters, owner_id),
+    }
+    engine = session.bind
+    if session.in_transaction() or not isinstance(engine, AsyncEngine):
+        page = await paging.counted_page(await session.connection(), query, params, **options)
+    else:
+        async with engine.connect() as connection:
+            page = await paging.counted_page(connection, query, params, **options)
+    return page.count, page.estimated, page.rows
 
 
-class _Explain(Executable, ClauseElement):
-    """`EXPLAIN (FORMAT JSON) <query>`, with the query's own bound parameters."""
-
-    inherit_cache = False
-
-    def __init__(self, query: Select[Any]) -> None:
-        self.query = query
+def _among(ids: Sequence[int]) -> ColumnElement[bool]:
+    """`id = ANY(:ids)`: one array parameter, where IN would take one per id and pass the
+    driver's limit of 32,767 parameters."""
+    return UnassignedFinding.id == any_(literal(list(ids), ARRAY(BigInteger)))
 
 
-@compiles(_Explain, "postgresql")
-def _compile_explain(element: _Explain, compiler: SQLCompiler, **kw: Any) -> str:
-    return "EXPLAIN (FORMAT JSON) " + compiler.process(element.query, **kw)
+def _for_action(
+    owner_id: int | None,
+    ids: Sequence[int] | None,
+    filters: UnassignedFilter | None,
+    *,
+    upload_id: int | None = None,
+    up_to_id: int | None = None,
+) -> list[ColumnElement[bool]]:
+    """The conditions of an action's selection: the caller's findings named by `ids` or
+    matching `filters`, optionally of one upload and no newer than `up_to_id`."""
+    conditions = _conditions(filters or UnassignedFilter(), owner_id)
+    if ids is not None:
+        conditions.append(_among(ids))
+    if upload_id is not None:
+        conditions.append(UnassignedFinding.upload_id == upload_id)
+    if up_to_id is not None:
+        conditions.append(UnassignedFinding.id <= up_to_id)
+    return conditions
 
 
 async def select_for_action(
@@ -195,31 +268,131 @@ async def select_for_action(
     owner_id: int | None,
     ids: Sequence[int] | None = None,
     filters: UnassignedFilter | None = None,
+    upload_id: int | None = None,
+    up_to_id: int | None = None,
 ) -> list[UnassignedFinding]:
-    """The caller's findings named by `ids` or matching `filters`, locked for the action.
+    """The caller's findings named by `ids` or matching `filters`, locked for the action
+    (of one upload and no newer than `up_to_id` when given, for a job's run).
 
     Rows of other users are simply not found, so an action on them reveals nothing.
     """
-    query = _filtered(filters or UnassignedFilter(), owner_id)
-    if ids is not None:
-        query = query.where(UnassignedFinding.id.in_(list(ids)))
+    conditions = _for_action(owner_id, ids, filters, upload_id=upload_id, up_to_id=up_to_id)
     rows = await session.scalars(
-        query.order_by(UnassignedFinding.id).with_for_update(skip_locked=False)
+        select(UnassignedFinding)
+        .where(and_(True, *conditions))
+        .order_by(UnassignedFinding.id)
+        .with_for_update(skip_locked=False)
     )
     return list(rows)
 
 
-async def delete_ids(session: AsyncSession, *, ids: Sequence[int]) -> int:
-    result = await session.execute(
-        delete(UnassignedFinding).where(UnassignedFinding.id.in_(list(ids)))
+async def measure_selection(
+    session: AsyncSession,
+    *,
+    owner_id: int | None,
+    ids: Sequence[int] | None = None,
+    filters: UnassignedFilter | None = None,
+) -> tuple[int, int | None]:
+    """How many findings an action's selection holds, and the newest one's id."""
+    conditions = _for_action(owner_id, ids, filters)
+    count, newest = (
+        await session.execute(
+            select(func.count(), func.max(UnassignedFinding.id)).where(and_(True, *conditions))
+        )
+    ).one()
+    return int(count or 0), (int(newest) if newest is not None else None)
+
+
+async def present_ids(
+    session: AsyncSession, *, owner_id: int | None, ids: Sequence[int]
+) -> set[int]:
+    """Which of `ids` are the caller's unassigned findings."""
+    rows = await session.scalars(
+        select(UnassignedFinding.id).where(and_(True, *_for_action(owner_id, ids, None)))
     )
+    return set(rows)
+
+
+async def selected_uploads(
+    session: AsyncSession,
+    *,
+    owner_id: int | None,
+    ids: Sequence[int] | None = None,
+    filters: UnassignedFilter | None = None,
+    up_to_id: int | None = None,
+) -> list[int]:
+    """The uploads the findings of an action's selection belong to, oldest first."""
+    conditions = _for_action(owner_id, ids, filters, up_to_id=up_to_id)
+    rows = await session.scalars(
+        select(UnassignedFinding.upload_id)
+        .where(and_(True, *conditions))
+        .distinct()
+        .order_by(UnassignedFinding.upload_id)
+    )
+    return list(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class Removed:
+    """What `delete_selected` took out of the list."""
+
+    by_upload: dict[int, int]
+    """How many findings went, per upload."""
+    last_id: int
+    """The highest id removed (0 when none was)."""
+
+    @property
+    def count(self) -> int:
+        return sum(self.by_upload.values())
+
+
+async def delete_selected(
+    session: AsyncSession,
+    *,
+    owner_id: int | None,
+    ids: Sequence[int] | None = None,
+    filters: UnassignedFilter | None = None,
+    up_to_id: int | None = None,
+    after_id: int = 0,
+    limit: int | None = None,
+) -> Removed:
+    """Remove up to `limit` findings of an action's selection with ids above `after_id`,
+    lowest ids first (a batch starts where the previous one ended, so it never walks past
+    the index entries of the rows its predecessors deleted)."""
+    conditions = _for_action(owner_id, ids, filters, up_to_id=up_to_id)
+    if after_id:
+        conditions.append(UnassignedFinding.id > after_id)
+    chosen = select(UnassignedFinding.id).where(and_(True, *conditions))
+    if limit is not None:
+        chosen = chosen.order_by(UnassignedFinding.id).limit(limit)
+    result = await session.execute(
+        delete(UnassignedFinding)
+        .where(UnassignedFinding.id.in_(chosen.with_for_update().scalar_subquery()))
+        .returning(UnassignedFinding.id, UnassignedFinding.upload_id)
+    )
+    by_upload: dict[int, int] = {}
+    last_id = 0
+    for finding_id, upload_id in result:
+        by_upload[upload_id] = by_upload.get(upload_id, 0) + 1
+        last_id = max(last_id, finding_id)
+    return Removed(by_upload, last_id)
+
+
+async def has_findings(session: AsyncSession, *, upload_id: int) -> bool:
+    """Whether any record of the upload is in the list (cheaper than counting them)."""
+    found = await session.scalar(
+        select(UnassignedFinding.id).where(UnassignedFinding.upload_id == upload_id).limit(1)
+    )
+    return found is not None
+
+
+async def delete_ids(session: AsyncSession, *, ids: Sequence[int]) -> int:
+    result = await session.execute(delete(UnassignedFinding).where(_among(ids)))
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def mark_error(session: AsyncSession, *, ids: Sequence[int], error: str) -> None:
-    await session.execute(
-        update(UnassignedFinding).where(UnassignedFinding.id.in_(list(ids))).values(error=error)
-    )
+    await session.execute(update(UnassignedFinding).where(_among(ids)).values(error=error))
 
 
 async def count_for_upload(session: AsyncSession, *, upload_id: int) -> int:

@@ -84,6 +84,16 @@ async def count_active(session: AsyncSession, *, owner_id: int) -> int:
     return int(count or 0)
 
 
+async def active_among(session: AsyncSession, *, upload_ids: list[int]) -> list[int]:
+    """Which of the uploads are still queued or processing."""
+    rows = await session.scalars(
+        select(Upload.id)
+        .where(Upload.id.in_(upload_ids), Upload.status.in_(ACTIVE_STATUSES))
+        .order_by(Upload.id)
+    )
+    return list(rows)
+
+
 async def claim(
     session: AsyncSession, *, claim: str, lease: dt.timedelta, upload_id: int | None = None
 ) -> Upload | None:

@@ -35,7 +35,7 @@ from app.web.sessions import (
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
-STATIC_VERSION = "2"
+STATIC_VERSION = "3"
 """Bumped when the static files change, so browsers do not keep an old copy."""
 
 SECURITY_HEADERS = {

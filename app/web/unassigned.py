@@ -3,7 +3,10 @@ actions (assign to an existing product, to a new product, disregard) with their 
 
 A selection is either the ticked rows (`ids`) or everything matching the filter shown
 (`all_matching`), exactly the two forms the API takes. Each action answers with a redirect
-back to the same list, carrying its per-product result as a flash message.
+back to the same list, carrying its per-product result as a flash message. A selection
+larger than the API's threshold runs as an action job, as the API's 202 does: this process
+claims it and runs it after the answer has gone out, and the list shows "running as a job"
+with its progress, polled until the job ends and then replaced by the same result message.
 """
 
 from __future__ import annotations
@@ -16,16 +19,26 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
+from starlette.background import BackgroundTask
 from starlette.datastructures import FormData
 
 from app.dojo.errors import DojoError
-from app.errors import AppError, DojoUnreachable
+from app.errors import AppError, DojoUnreachable, NotFound
 from app.formats.registry import scan_types
-from app.schemas import AssignIn, AssignOut, CreateProductIn, DisregardIn, UnassignedFilterIn
-from app.services import unassigned as actions
+from app.schemas import (
+    AssignIn,
+    AssignOut,
+    CreateProductIn,
+    DisregardIn,
+    DisregardOut,
+    UnassignedFilterIn,
+)
+from app.services import action_jobs
+from app.services.action_jobs import Queued
 from app.services.auth import Caller
 from app.store import unassigned as store
 from app.store.unassigned import UnassignedFilter
+from app.web import actions as messages
 from app.web import labels
 from app.web.rendering import PageRoute, path_for, render, with_query
 from app.web.sessions import context_of, flash, page_caller, require_csrf
@@ -94,6 +107,9 @@ async def unassigned_page(request: Request, caller: PageCaller) -> HTMLResponse:
         "limit": limit if limit != PAGE_SIZES[0] else None,
     }
     here = path_for(request, "web_unassigned")
+    list_state = {**state, "page": page if page > 1 else None}
+    action = await messages.action_of(ctx, caller, _int(params.get("action"), 0))
+    shown = with_query(here, list_state)
     return render(
         request,
         "unassigned.html",
@@ -110,10 +126,11 @@ async def unassigned_page(request: Request, caller: PageCaller) -> HTMLResponse:
         ordering=ordering,
         columns=_columns(here, state, ordering),
         page_url=lambda number: with_query(here, {**state, "page": number}),
-        back=with_query("", {**state, "page": page if page > 1 else None}).lstrip("?"),
+        back=with_query("", list_state).lstrip("?"),
         scan_types=scan_types(),
         severities=labels.SEVERITIES,
         reasons=labels.REASONS,
+        action=messages.action_context(action, ctx.settings.dd_url, shown) if action else None,
     )
 
 
@@ -149,15 +166,30 @@ def _selection(form: FormData) -> dict[str, Any]:
     return {"ids": ids or None}
 
 
-def _back(request: Request, form: FormData) -> RedirectResponse:
+def _back(request: Request, form: FormData, queued: Queued | None = None) -> RedirectResponse:
+    """Back to the list the form was sent from; with the job to follow when the action was
+    queued, which this process then runs after the answer has gone out."""
     back = form.get("back")
-    query = dict(parse_qsl(back)) if isinstance(back, str) else {}
-    kept = {
+    kept = list_state(back if isinstance(back, str) else "")
+    target = path_for(request, "web_unassigned")
+    if queued is None or queued.claim is None:
+        return RedirectResponse(with_query(target, kept), status_code=303)
+    return RedirectResponse(
+        with_query(target, {**kept, "action": queued.job.id}),
+        status_code=303,
+        background=BackgroundTask(
+            messages.run_job, context_of(request), queued.job.id, queued.claim
+        ),
+    )
+
+
+def list_state(back: str) -> dict[str, str]:
+    """The list's filters, ordering and page from a `back` query string (nothing else)."""
+    return {
         key: value
-        for key, value in query.items()
+        for key, value in parse_qsl(back)
         if key in (*FILTER_FIELDS, "ordering", "limit", "page")
     }
-    return RedirectResponse(with_query(path_for(request, "web_unassigned"), kept), status_code=303)
 
 
 def _text(form: FormData, name: str) -> str:
@@ -165,37 +197,22 @@ def _text(form: FormData, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _report(request: Request, answer: AssignOut, dd_url: str) -> None:
-    lines = []
-    for result in answer.results:
-        name = result.product_name or f"product {result.product_id}"
-        if result.status == "pushed":
-            lines.append(
-                {
-                    "text": f"{name}: {result.records} finding(s) pushed to test {result.test_id}",
-                    "href": f"{dd_url}/test/{result.test_id}",
-                }
-            )
-        else:
-            lines.append(
-                {"text": f"{name}: {result.records} finding(s) not pushed — {result.error}"}
-            )
-    failed = any(result.status == "failed" for result in answer.results)
-    title = f"Assigned {answer.assigned} finding(s)."
-    if failed:
-        title += " Some pushes failed; those findings stay in the list with DefectDojo's message."
-    flash(request, "warning" if failed else "success", title, lines)
+def _report(request: Request, answer: AssignOut | DisregardOut | Queued, dd_url: str) -> None:
+    """The action's result as the next page's message; a queued job shows on the list."""
+    if not isinstance(answer, Queued):
+        flash(request, *messages.result_message(answer, dd_url))
 
 
 async def _attempt(
     request: Request,
     form: FormData,
     failure: str,
-    run: Callable[[dict[str, Any]], Awaitable[None]],
+    run: Callable[[dict[str, Any]], Awaitable[AssignOut | DisregardOut | Queued]],
     required: tuple[tuple[tuple[str, ...], str], ...] = (),
-) -> None:
-    """Run an action on the form's selection; its problem as a flash message otherwise.
-    `required` pairs form fields, of which one must be filled, with the message if none is."""
+) -> Queued | None:
+    """Run an action on the form's selection and report its result (the job, when it was
+    queued); its problem as a flash message otherwise. `required` pairs form fields, of
+    which one must be filled, with the message if none is."""
     selection = _selection(form)
     problem = None
     if not selection.get("ids") and "all_matching" not in selection:
@@ -205,13 +222,15 @@ async def _attempt(
             problem = message
     if problem is None:
         try:
-            await run(selection)
-            return
+            answer = await run(selection)
+            _report(request, answer, context_of(request).settings.dd_url)
+            return answer if isinstance(answer, Queued) else None
         except ValidationError as error:
             problem = labels.validation_message(error)
         except AppError as error:
             problem = error.detail
     flash(request, "error", failure, [{"text": problem}])
+    return None
 
 
 @router.post("/unassigned/assign", name="web_assign", dependencies=[Depends(require_csrf)])
@@ -220,14 +239,13 @@ async def assign(request: Request, caller: PageCaller) -> RedirectResponse:
     form = await request.form()
     ctx = context_of(request)
 
-    async def run(selection: dict[str, Any]) -> None:
+    async def run(selection: dict[str, Any]) -> AssignOut | Queued:
         body = AssignIn.model_validate({**selection, "product": _text(form, "product")})
-        answer = await actions.assign(ctx, caller, body, body.product)
-        _report(request, answer, ctx.settings.dd_url)
+        return await action_jobs.assign(ctx, caller, body, wait=None, claim=True)
 
     required = ((("product",), "Pick the product to assign the findings to."),)
-    await _attempt(request, form, "Nothing was assigned.", run, required)
-    return _back(request, form)
+    queued = await _attempt(request, form, "Nothing was assigned.", run, required)
+    return _back(request, form, queued)
 
 
 @router.post(
@@ -238,7 +256,7 @@ async def create_product(request: Request, caller: PageCaller) -> RedirectRespon
     form = await request.form()
     ctx = context_of(request)
 
-    async def run(selection: dict[str, Any]) -> None:
+    async def run(selection: dict[str, Any]) -> AssignOut | Queued:
         picked = _text(form, "product_type")
         product_type = (
             {"product_type": picked}
@@ -253,14 +271,14 @@ async def create_product(request: Request, caller: PageCaller) -> RedirectRespon
                 "description": _text(form, "description") or None,
             }
         )
-        _report(request, await actions.create_product(ctx, caller, body), ctx.settings.dd_url)
+        return await action_jobs.create_product(ctx, caller, body, wait=None, claim=True)
 
     required = (
         (("product_name",), "Enter the name of the new product."),
         (("product_type", "product_type_name"), "Pick a product type or type a new one's name."),
     )
-    await _attempt(request, form, "No product was created.", run, required)
-    return _back(request, form)
+    queued = await _attempt(request, form, "No product was created.", run, required)
+    return _back(request, form, queued)
 
 
 @router.post("/unassigned/disregard", name="web_disregard", dependencies=[Depends(require_csrf)])
@@ -268,19 +286,31 @@ async def disregard(request: Request, caller: PageCaller) -> RedirectResponse:
     """Remove the selection; nothing is pushed."""
     form = await request.form()
 
-    async def run(selection: dict[str, Any]) -> None:
-        count = await actions.disregard(
-            context_of(request), caller, DisregardIn.model_validate(selection)
-        )
-        flash(
-            request,
-            "success",
-            f"Disregarded {count} finding(s).",
-            [{"text": "A later upload of the same findings shows them again."}],
-        )
+    async def run(selection: dict[str, Any]) -> DisregardOut | Queued:
+        body = DisregardIn.model_validate(selection)
+        return await action_jobs.disregard(context_of(request), caller, body, wait=None, claim=True)
 
-    await _attempt(request, form, "Nothing was disregarded.", run)
-    return _back(request, form)
+    queued = await _attempt(request, form, "Nothing was disregarded.", run)
+    return _back(request, form, queued)
+
+
+@router.get("/unassigned/actions/{action_id}/status", name="web_action_status")
+async def action_status(
+    request: Request, caller: PageCaller, action_id: int, back: str = ""
+) -> HTMLResponse:
+    """A running action job's progress (once ended, its result), polled by the list;
+    `back` is the list's query, for the link that shows the list as it is now."""
+    ctx = context_of(request)
+    action = await messages.action_of(ctx, caller, action_id)
+    if action is None:
+        raise NotFound(f"There is no action {action_id} of yours.")
+    list_url = with_query(path_for(request, "web_unassigned"), list_state(back))
+    return render(
+        request,
+        "_action_status.html",
+        caller=caller,
+        **messages.action_context(action, ctx.settings.dd_url, list_url),
+    )
 
 
 @router.get("/fragments/products", name="web_product_options")

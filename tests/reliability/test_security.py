@@ -23,7 +23,10 @@ def _authenticated_operations(app: FastAPI) -> list[tuple[str, str]]:
     """(method, path) of every operation whose OpenAPI entry asks for the token."""
     schema = app.openapi()
     return sorted(
-        (method.upper(), path.replace("{upload_id}", "1").replace("{rule_id}", "1"))
+        (
+            method.upper(),
+            path.replace("{upload_id}", "1").replace("{rule_id}", "1").replace("{action_id}", "1"),
+        )
         for path, operations in schema["paths"].items()
         for method, operation in operations.items()
         if operation.get("security")
@@ -46,6 +49,7 @@ class TestTokens:
         assert "/api/v2/smart_upload_import/" in paths
         assert "/api/v2/smart_upload/uploads/1/retry/" in paths
         assert f"{UNASSIGNED}disregard/" in paths
+        assert f"{UNASSIGNED}actions/1/" in paths
 
     @pytest.mark.parametrize(
         "authorization",

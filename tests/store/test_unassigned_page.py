@@ -99,3 +99,52 @@ class TestListPageCounted:
 
     async def test_empty(self, session: AsyncSession) -> None:
         assert await _page(session) == (0, False, 0)
+
+
+async def _host_page(session: AsyncSession, host: str, *, offset: int = 0) -> tuple[int, bool, int]:
+    count, estimated, rows = await unassigned.list_page_counted(
+        session,
+        filters=UnassignedFilter(host=host),
+        owner_id=None,
+        ordering="-severity",
+        limit=10,
+        offset=offset,
+        exact_up_to=50,
+    )
+    return count, estimated, len(rows)
+
+
+class TestSubstringFilterCountedFirst:
+    """A substring search counts its matches and takes the page from them in one statement."""
+
+    async def test_exact_when_few_match(self, session: AsyncSession) -> None:
+        await _fill(session, 80)
+        # host7 and host70 .. host79
+        assert await _host_page(session, "HOST7") == (11, False, 10)
+
+    async def test_past_the_end(self, session: AsyncSession) -> None:
+        await _fill(session, 80)
+        assert await _host_page(session, "host7", offset=20) == (11, False, 0)
+
+    async def test_estimate_when_more_than_the_bound_match(self, session: AsyncSession) -> None:
+        await _fill(session, 80)
+        count, estimated, shown = await _host_page(session, "example")
+        assert estimated is True
+        assert count > 50
+        assert shown == 10
+
+    async def test_the_host_filter_searches_the_joined_identifiers_index(
+        self, session: AsyncSession
+    ) -> None:
+        sql, names = unassigned._list_query(("host",), "-severity").sql(
+            "page", session.bind.dialect
+        )
+        connection = await session.connection()
+        driver: Any = (await connection.get_raw_connection()).driver_connection
+        values = {"host": "%host7%", "limit": 10, "offset": 0}
+
+        async with driver.transaction():
+            await driver.execute("SET LOCAL enable_seqscan = off")
+            plan = await driver.fetch("EXPLAIN " + sql, *(values[name] for name in names))
+
+        assert "ix_unassigned_host_search_trgm" in "\n".join(row[0] for row in plan)

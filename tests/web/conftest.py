@@ -120,7 +120,9 @@ def _auth(user: User) -> dict[str, str]:
     return {"Authorization": f"Token {user.token}"}
 
 
-def _world(database_url: str, *, root_path: str = "") -> tuple[FakeDojoState, FastAPI, ImportGate]:
+def _world(
+    database_url: str, *, root_path: str = "", overrides: dict[str, Any] | None = None
+) -> tuple[FakeDojoState, FastAPI, ImportGate]:
     state = FakeDojoState()
     state.add_user("admin", password=PASSWORD, is_superuser=True, is_staff=True)
     service = state.add_user("smart-upload-index", is_staff=True, is_superuser=True)
@@ -136,6 +138,7 @@ def _world(database_url: str, *, root_path: str = "") -> tuple[FakeDojoState, Fa
         dd_retry_initial_wait_seconds=0,
         dd_retry_max_wait_seconds=0,
         root_path=root_path,
+        **(overrides or {}),
     )
     gate = ImportGate(create_fakedojo(state))
     return state, create_app(settings, dojo_transport=httpx.ASGITransport(app=gate)), gate
@@ -156,9 +159,17 @@ def base_url() -> str:
 
 
 @pytest.fixture
-async def site(clean_database: str, root_path: str, base_url: str) -> AsyncIterator[Site]:
+def settings_overrides() -> dict[str, Any]:
+    """Settings a test module changes for its site (override this fixture there)."""
+    return {}
+
+
+@pytest.fixture
+async def site(
+    clean_database: str, root_path: str, base_url: str, settings_overrides: dict[str, Any]
+) -> AsyncIterator[Site]:
     """The app in process; `client` keeps the session cookie like a browser."""
-    state, app, gate = _world(clean_database, root_path=root_path)
+    state, app, gate = _world(clean_database, root_path=root_path, overrides=settings_overrides)
     users = _users(state)
     async with LifespanManager(app):
         transport = httpx.ASGITransport(app=app)
@@ -193,9 +204,11 @@ class LiveSite(Site):
 
 
 @pytest.fixture
-async def live_site(clean_database: str) -> AsyncIterator[LiveSite]:
+async def live_site(
+    clean_database: str, settings_overrides: dict[str, Any]
+) -> AsyncIterator[LiveSite]:
     """The app served by uvicorn on a free loopback port, in a thread of its own."""
-    state, app, gate = _world(clean_database)
+    state, app, gate = _world(clean_database, overrides=settings_overrides)
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
