@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import BigInteger, ColumnElement, Select, bindparam, func, select, true
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 COUNT_EXACT_UP_TO = 10_000
@@ -145,7 +146,7 @@ async def counted_page(
     async def fetch(kind: str, **extra: Any) -> list[Any]:
         sql, names = query.sql(kind, dialect)
         values = {**params, **extra}
-        rows: list[Any] = await driver.fetch(sql, *(values[name] for name in names))
+        rows: list[Any] = await _run(driver.fetch, sql, [values[name] for name in names])
         return rows
 
     if query.count_first:
@@ -183,7 +184,7 @@ async def _estimate(
     if cached is not None and cached[0] > now:
         return cached[1]
     sql, names = query.sql("matching", dialect)
-    plan = await driver.fetchval("EXPLAIN (FORMAT JSON) " + sql, *(params[n] for n in names))
+    plan = await _run(driver.fetchval, "EXPLAIN (FORMAT JSON) " + sql, [params[n] for n in names])
     if isinstance(plan, str):
         plan = json.loads(plan)
     estimate = int(plan[0]["Plan"]["Plan Rows"]) if plan else 0
@@ -192,3 +193,13 @@ async def _estimate(
             _estimates.clear()
         _estimates[key] = (now + ESTIMATE_SECONDS, estimate)
     return estimate
+
+
+async def _run(method: Callable[..., Awaitable[Any]], sql: str, args: list[Any]) -> Any:
+    """A driver call, its errors wrapped as SQLAlchemy wraps them (`DBAPIError`, the driver's
+    error as `orig`), so that the app's handlers treat them alike: bad input, such as a
+    value out of a column's range, answers 400, anything else 500."""
+    try:
+        return await method(sql, *args)
+    except Exception as error:
+        raise DBAPIError(sql, args, error) from error

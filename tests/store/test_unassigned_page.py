@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 import pytest
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.store import unassigned
@@ -148,3 +150,18 @@ class TestSubstringFilterCountedFirst:
             plan = await driver.fetch("EXPLAIN " + sql, *(values[name] for name in names))
 
         assert "ix_unassigned_host_search_trgm" in "\n".join(row[0] for row in plan)
+
+
+class TestDriverErrors:
+    async def test_come_wrapped_as_sqlalchemy_wraps_them(self, session: AsyncSession) -> None:
+        # the app answers 400 for a DBAPIError whose driver error is a DataError
+        with pytest.raises(DBAPIError) as raised:
+            await unassigned.list_page_counted(
+                session,
+                filters=UnassignedFilter(),
+                owner_id=2**40,  # past the integer column's range
+                ordering="id",
+                limit=10,
+                offset=0,
+            )
+        assert isinstance(raised.value.orig, asyncpg.exceptions.DataError)
