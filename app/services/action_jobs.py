@@ -25,10 +25,8 @@ The selection of a job is bounded by the newest finding it held when it was crea
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,7 +51,7 @@ from app.services import unassigned as actions
 from app.services.auth import Caller
 from app.services.context import Context
 from app.services.products import visible_product
-from app.services.runs import lease, new_claim
+from app.services.runs import heartbeat, lease, new_claim
 from app.store import actions as jobs
 from app.store import unassigned as findings
 from app.store import uploads
@@ -383,31 +381,13 @@ def location(job_id: int, *, root_path: str = "") -> str:
     return f"{root_path}/api/v2/smart_upload/unassigned_findings/actions/{job_id}/"
 
 
-@contextlib.asynccontextmanager
-async def _heartbeat(ctx: Context, work: JobRun) -> AsyncIterator[None]:
-    """Renew the lease every third of it while the run works; flag the run when another
-    worker took the job over, so it stops before its next step."""
-    every = ctx.settings.lease_seconds / 3
+def _heartbeat(ctx: Context, work: JobRun) -> contextlib.AbstractAsyncContextManager[None]:
+    async def renew() -> bool:
+        async with ctx.sessions.begin() as session:
+            return await jobs.extend_lease(
+                session, job_id=work.job_id, claim=work.claim, lease=lease(ctx)
+            )
 
-    async def beat() -> None:
-        while True:
-            await asyncio.sleep(every)
-            try:
-                async with ctx.sessions.begin() as session:
-                    held = await jobs.extend_lease(
-                        session, job_id=work.job_id, claim=work.claim, lease=lease(ctx)
-                    )
-            except Exception:  # the database hiccuped; the lease still has two beats left
-                log.warning("action.lease.renew_failed", extra={"job_id": work.job_id})
-                continue
-            if not held:
-                work.lost = True
-                return
-
-    task = asyncio.create_task(beat())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    return heartbeat(
+        ctx, work, renew, failure_event="action.lease.renew_failed", extra={"job_id": work.job_id}
+    )

@@ -25,7 +25,7 @@ import contextlib
 import datetime as dt
 import logging
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,7 +39,7 @@ from app.services.context import Context
 from app.services.keeping import unassigned_row
 from app.services.outcomes import push_pending
 from app.services.planning import Plan, plan_records
-from app.services.runs import Run, crash_point, lease, new_claim
+from app.services.runs import Run, crash_point, heartbeat, lease, new_claim
 from app.store import files, pushes, uploads
 from app.store import unassigned as unassigned_store
 from app.store.models import Upload
@@ -260,31 +260,17 @@ async def give_up(ctx: Context, session: AsyncSession, upload: Upload) -> None:
     _release(upload)
 
 
-@contextlib.asynccontextmanager
-async def _heartbeat(ctx: Context, run: Run) -> AsyncIterator[None]:
-    """Renew the lease every third of it while this run works; flag the run when another
-    worker took the upload over, so it stops before its next step."""
-    every = ctx.settings.lease_seconds / 3
+def _heartbeat(ctx: Context, run: Run) -> contextlib.AbstractAsyncContextManager[None]:
+    async def renew() -> bool:
+        async with ctx.sessions.begin() as session:
+            return await uploads.extend_lease(
+                session, upload_id=run.upload_id, claim=run.claim, lease=lease(ctx)
+            )
 
-    async def beat() -> None:
-        while True:
-            await asyncio.sleep(every)
-            try:
-                async with ctx.sessions.begin() as session:
-                    held = await uploads.extend_lease(
-                        session, upload_id=run.upload_id, claim=run.claim, lease=lease(ctx)
-                    )
-            except Exception:  # the database hiccuped; the lease still has two beats left
-                log.warning("upload.lease.renew_failed", extra={"upload_id": run.upload_id})
-                continue
-            if not held:
-                run.lost = True
-                return
-
-    task = asyncio.create_task(beat())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    return heartbeat(
+        ctx,
+        run,
+        renew,
+        failure_event="upload.lease.renew_failed",
+        extra={"upload_id": run.upload_id},
+    )

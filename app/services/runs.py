@@ -1,16 +1,23 @@
-"""One worker's run of one upload: its claim on the upload, its lease, and the test-only
-crash points of the recovery tests."""
+"""One worker's run of one upload: its claim on the upload, its lease and the heartbeat that
+renews it (for action jobs too), and the test-only crash points of the recovery tests."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
+import logging
 import os
 import secrets
 import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from app.services.context import Context
 from app.store.uploads import LeaseLost
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -42,3 +49,44 @@ def crash_point(ctx: Context, name: str) -> None:
     a run killed at this point is resumed to the same end state (docs/reliability.md)."""
     if ctx.settings.test_crash_at == name:
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+class Held(Protocol):
+    """A run that holds a lease: flagged `lost` when another worker took its work over."""
+
+    lost: bool
+
+
+@contextlib.asynccontextmanager
+async def heartbeat(
+    ctx: Context,
+    run: Held,
+    renew: Callable[[], Awaitable[bool]],
+    *,
+    failure_event: str,
+    extra: dict[str, Any],
+) -> AsyncIterator[None]:
+    """Renew the lease (`renew`: False when another worker holds it now) every third of it
+    while the run works; flag the run when it was taken over, so it stops before its next
+    step."""
+    every = ctx.settings.lease_seconds / 3
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(every)
+            try:
+                held = await renew()
+            except Exception:  # the database hiccuped; the lease still has two beats left
+                log.warning(failure_event, extra=extra)
+                continue
+            if not held:
+                run.lost = True
+                return
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
